@@ -1,0 +1,7 @@
+/** Tests run against the TypeScript sources through ts-jest; the native addon comes from build/. */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/__tests__"],
+  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", isolatedModules: true }] },
+  testTimeout: 120000,
+};

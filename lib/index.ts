@@ -1,0 +1,9 @@
+// torch-transfer: PyTorch's transfer-learning tutorial for Node.js.
+export { tensor, stack, isTensor, Tensor } from "./tensor";
+export type { DtypeName, TypedArray } from "./native";
+export { cuda, setNumThreads, getNumThreads, manualSeed, libtorchVersion } from "./runtime";
+export { noGrad, withGradEnabled, isGradEnabled, setGradEnabled } from "./grad";
+// [serialization exports]
+// [data exports]
+// [model exports]
+// [training exports]

@@ -1,0 +1,91 @@
+// The only file that loads the compiled addon; everything else goes through
+// the typed interface below.
+import * as path from "path";
+
+export type DtypeName =
+  | "float32" | "float64" | "float16" | "bfloat16" | "int64" | "int32" | "int16" | "int8" | "uint8" | "bool";
+
+export type TypedArray =
+  | Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
+
+export interface NativeTensor {
+  readonly shape: number[];
+  readonly dtype: DtypeName;
+  readonly device: string;
+  readonly isDisposed: boolean;
+  requiresGrad: boolean;
+  readonly grad: NativeTensor | null;
+  to(device: string, dtype?: DtypeName): NativeTensor;
+  copy_(source: NativeTensor): NativeTensor;
+  detach(): NativeTensor;
+  data(): Promise<TypedArray>;
+  item(): Promise<number>;
+  backward(): Promise<void>;
+  dispose(): void;
+}
+
+export interface NativeModule {
+  readonly kind: "ResNet" | "Linear";
+  readonly inFeatures: number | undefined;
+  readonly outFeatures: number | undefined;
+  readonly training: boolean;
+  train(on: boolean): void;
+  to(device: string, dtype?: DtypeName): void;
+  namedParameters(): [string, NativeTensor][];
+  stateDict(): [string, NativeTensor][];
+  setChild(name: string, child: NativeModule): void;
+  forward(input: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
+}
+
+export interface NativeSGD {
+  lr: number;
+  zeroGrad(): void;
+  step(): Promise<void>;
+  momentumBuffers(): (NativeTensor | null)[];
+  setMomentumBuffer(index: number, buffer: NativeTensor | null): void;
+}
+
+export interface Addon {
+  Tensor: { prototype: NativeTensor };
+  Module: {
+    prototype: NativeModule;
+    resnet18(numClasses: number): NativeModule;
+    linear(inFeatures: number, outFeatures: number, bias: boolean): NativeModule;
+  };
+  SGD: new (
+    params: NativeTensor[], lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean,
+  ) => NativeSGD;
+  fromTypedArray(data: TypedArray, shape: number[]): NativeTensor;
+  fromBytes(bytes: Uint8Array, dtype: DtypeName, shape: number[], strides: number[], storageOffset: number): NativeTensor;
+  stack(tensors: NativeTensor[]): NativeTensor;
+  softmax(input: NativeTensor, dim: number): Promise<NativeTensor>;
+  crossEntropy(input: NativeTensor, target: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
+  resizeImage(pixels: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number): Promise<Uint8Array>;
+  trainStep(model: NativeModule, optimizer: NativeSGD | null, inputs: NativeTensor, labels: NativeTensor, train: boolean): Promise<{ loss: number; correct: number }>;
+  cudaIsAvailable(): boolean;
+  cudaDeviceCount(): number;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number): void;
+  libtorchVersion(): string;
+}
+
+function load(): Addon {
+  const root = path.resolve(__dirname, "..");
+  const candidates = [path.join(root, "build", "Release", "torch_transfer.node")];
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return require(candidates[0]) as Addon;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `torch-transfer: could not load the native addon (${candidates[0]}): ${reason}\n` +
+        "Possible fixes:\n" +
+        "  - build it: `npm run build` in the torch-transfer folder (needs cmake, a C++17 compiler and libtorch)\n" +
+        "  - on Debian or Ubuntu, install libtorch with `apt-get install libtorch-dev libopenblas0-pthread`\n" +
+        "  - point at another libtorch with LIBTORCH=/path/to/libtorch or Torch_DIR=/path/to/share/cmake/Torch, then rebuild",
+    );
+  }
+}
+
+export const addon: Addon = load();

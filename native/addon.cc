@@ -1,0 +1,36 @@
+// The addon's entry point: registers every bound class and function.
+#include "addon_data.h"
+#include "functional.h"
+#include "module.h"
+#include "runtime.h"
+#include "sgd.h"
+#include "tensor.h"
+
+namespace tt {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new AddonData());
+  exports.Set("Tensor", TensorWrap::Define(env));
+  exports.Set("Module", ModuleWrap::Define(env));
+  exports.Set("SGD", SgdWrap::Define(env));
+  exports.Set("fromTypedArray", Napi::Function::New(env, FromTypedArray, "fromTypedArray"));
+  exports.Set("fromBytes", Napi::Function::New(env, FromBytes, "fromBytes"));
+  exports.Set("stack", Napi::Function::New(env, Stack, "stack"));
+  exports.Set("softmax", Napi::Function::New(env, Softmax, "softmax"));
+  exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy, "crossEntropy"));
+  exports.Set("resizeImage", Napi::Function::New(env, ResizeImage, "resizeImage"));
+  exports.Set("trainStep", Napi::Function::New(env, TrainStep, "trainStep"));
+  exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable, "cudaIsAvailable"));
+  exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount, "cudaDeviceCount"));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
+  exports.Set("manualSeed", Napi::Function::New(env, ManualSeed, "manualSeed"));
+  exports.Set("libtorchVersion", Napi::Function::New(env, Version, "libtorchVersion"));
+  return exports;
+}
+
+}  // namespace tt
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return tt::Init(env, exports); }
+
+NODE_API_MODULE(torch_transfer, InitAddon)

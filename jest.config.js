@@ -2,6 +2,6 @@
 module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/__tests__"],
-  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", isolatedModules: true }] },
+  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] },
   testTimeout: 120000,
 };

@@ -5,5 +5,7 @@ export { cuda, setNumThreads, getNumThreads, manualSeed, libtorchVersion } from 
 export { noGrad, withGradEnabled, isGradEnabled, setGradEnabled } from "./grad";
 // [serialization exports]
 // [data exports]
-// [model exports]
+export * as models from "./models";
+export * as nn from "./nn";
+export * as optim from "./optim";
 // [training exports]

@@ -34,6 +34,7 @@ export interface NativeModule {
   namedParameters(): [string, NativeTensor][];
   stateDict(): [string, NativeTensor][];
   setChild(name: string, child: NativeModule): void;
+  child(name: string): NativeModule;
   forward(input: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
 }
 

@@ -41,6 +41,7 @@ Napi::Function ModuleWrap::Define(Napi::Env env) {
           InstanceMethod<&ModuleWrap::NamedParameters>("namedParameters"),
           InstanceMethod<&ModuleWrap::StateDict>("stateDict"),
           InstanceMethod<&ModuleWrap::SetChild>("setChild"),
+          InstanceMethod<&ModuleWrap::Child>("child"),
           InstanceMethod<&ModuleWrap::Forward>("forward"),
       });
   DataOf(env).moduleConstructor = Napi::Persistent(ctor);
@@ -168,6 +169,20 @@ Napi::Value ModuleWrap::SetChild(const Napi::CallbackInfo& info) {
   }
   Guarded(env, [&] { native_->resnet->fc = native_->resnet->replace_module("fc", child->linear); });
   return env.Undefined();
+}
+
+// child(name): a handle on a ResNet's current fc, sharing its parameters.
+Napi::Value ModuleWrap::Child(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!native_->resnet || !info[0].IsString() || info[0].As<Napi::String>().Utf8Value() != "fc") {
+    throw TypeError(env, "Only a ResNet's fc child can be taken");
+  }
+  auto child = std::make_shared<NativeModule>();
+  child->linear = native_->resnet->fc;
+  child->module = child->linear.ptr();
+  torch::nn::Linear linear = child->linear;
+  child->forward = [linear](const torch::Tensor& x) mutable { return linear->forward(x); };
+  return Wrap(env, child);
 }
 
 // forward(input, gradEnabled)

@@ -1,5 +1,5 @@
 // Module: a JavaScript handle on a libtorch module (ResNet-18 or Linear).
-//   sync:  namedParameters(), stateDict(), train(), training, to(), setChild(), inFeatures, outFeatures
+//   sync:  namedParameters(), stateDict(), train(), training, to(), child(), setChild(), inFeatures, outFeatures
 //   async: forward()
 #pragma once
 #include "torch_pch.h"
@@ -40,6 +40,7 @@ class ModuleWrap : public Napi::ObjectWrap<ModuleWrap> {
   Napi::Value NamedParameters(const Napi::CallbackInfo& info);
   Napi::Value StateDict(const Napi::CallbackInfo& info);
   Napi::Value SetChild(const Napi::CallbackInfo& info);
+  Napi::Value Child(const Napi::CallbackInfo& info);
   Napi::Value Forward(const Napi::CallbackInfo& info);
 
   std::shared_ptr<NativeModule> native_;

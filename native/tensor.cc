@@ -92,7 +92,10 @@ TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor
     throw TypeError(info.Env(), "Tensors are made with tt.tensor(), not new Tensor()");
   }
   tensor_ = *info[0].As<Napi::External<torch::Tensor>>().Data();
-  if (tensor_->defined() && tensor_->device().is_cpu()) {
+  // Tell V8 about memory only this handle keeps alive, so the GC backstop sees
+  // it; parameters and views shared with a module are not counted twice.
+  if (tensor_->defined() && tensor_->device().is_cpu() && tensor_->has_storage() &&
+      tensor_->storage().use_count() == 1) {
     externalBytes_ = static_cast<int64_t>(tensor_->nbytes());
     Napi::MemoryManagement::AdjustExternalMemory(info.Env(), externalBytes_);
   }

@@ -1,0 +1,4 @@
+export { Module } from "./module";
+export type { StateDict, LoadResult } from "./module";
+export { Linear } from "./linear";
+export { CrossEntropyLoss } from "./loss";

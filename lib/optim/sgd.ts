@@ -1,0 +1,80 @@
+// torch.optim.SGD: one parameter group, PyTorch's update rule (native/sgd.cc).
+import { checkBoolean, checkNumber, invalid, withCallerStack } from "../check";
+import { addon, NativeSGD } from "../native";
+import { checkTensor, Tensor } from "../tensor";
+
+export interface SGDOptions {
+  lr: number;
+  momentum?: number;
+  dampening?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+}
+
+export interface ParamGroup {
+  lr: number;
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+  readonly params: Tensor[];
+}
+
+export class SGD {
+  /** @internal */
+  readonly native: NativeSGD;
+  readonly paramGroups: ParamGroup[];
+
+  constructor(params: Iterable<Tensor>, options: SGDOptions) {
+    if (params === null || typeof (params as Iterable<Tensor>)?.[Symbol.iterator] !== "function") {
+      throw invalid("iterable of Tensors", "params", params);
+    }
+    const list = [...params];
+    if (list.length === 0) throw new RangeError("optimizer got an empty parameter list");
+    list.forEach((p, i) => checkTensor(p, `params[${i}]`));
+    if (typeof options !== "object" || options === null) throw invalid("options object with lr", "options", options);
+    const lr = checkNumber(options.lr, "lr", { min: 0 });
+    const momentum = checkNumber(options.momentum ?? 0, "momentum", { min: 0 });
+    const dampening = checkNumber(options.dampening ?? 0, "dampening");
+    const weightDecay = checkNumber(options.weightDecay ?? 0, "weightDecay", { min: 0 });
+    const nesterov = checkBoolean(options.nesterov ?? false, "nesterov");
+    if (nesterov && (momentum <= 0 || dampening !== 0)) throw new RangeError("Nesterov momentum requires a momentum and zero dampening");
+    this.native = new addon.SGD(list, lr, momentum, dampening, weightDecay, nesterov);
+    const native = this.native;
+    this.paramGroups = [
+      {
+        get lr() {
+          return native.lr;
+        },
+        set lr(value: number) {
+          native.lr = checkNumber(value, "lr", { min: 0 });
+        },
+        momentum,
+        dampening,
+        weightDecay,
+        nesterov,
+        params: list,
+      },
+    ];
+  }
+
+  /** Drops every gradient (set_to_none), so the next backward starts afresh. */
+  zeroGrad(): void {
+    this.native.zeroGrad();
+  }
+
+  step(): Promise<void> {
+    return withCallerStack(this.native.step(), new Error());
+  }
+
+  /** Momentum buffers, one per parameter (null before its first step), for checkpoints. */
+  momentumBuffers(): (Tensor | null)[] {
+    return this.native.momentumBuffers();
+  }
+
+  loadMomentumBuffers(buffers: (Tensor | null)[]): void {
+    const n = this.paramGroups[0].params.length;
+    if (!Array.isArray(buffers) || buffers.length !== n) throw invalid(`array of ${n} Tensors or nulls`, "buffers", buffers);
+    buffers.forEach((b, i) => this.native.setMomentumBuffer(i, b === null ? null : checkTensor(b, `buffers[${i}]`)));
+  }
+}

@@ -1,0 +1,13 @@
+// Before `npm test`: the parity tests compare against Debian's python3-torch and
+// python3-torchvision (the same libtorch); install them where we may.
+"use strict";
+const fs = require("fs");
+const { spawnSync } = require("child_process");
+const { aptInstall } = require("./apt");
+
+const python = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+const probe = () => spawnSync(python, ["-c", "import torch, torchvision, PIL"], { stdio: "ignore" }).status === 0;
+if (!probe()) {
+  aptInstall(["python3-torch", "python3-torchvision", "python3-pil"], "parity tests compare against PyTorch");
+  if (!probe()) console.warn("torch-transfer: Python's torch/torchvision not found; parity tests will fail (install python3-torchvision)");
+}

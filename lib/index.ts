@@ -8,4 +8,6 @@ export { noGrad, withGradEnabled, isGradEnabled, setGradEnabled } from "./grad";
 export * as models from "./models";
 export * as nn from "./nn";
 export * as optim from "./optim";
+export { trainModel, evaluate, TrainingInterrupted, cloneStateDict } from "./train";
+export type { EpochRecord, TrainOptions, TrainResult } from "./train";
 // [training exports]

@@ -4,10 +4,27 @@
 #pragma once
 #include "errors.h"
 
+#include <atomic>
 #include <functional>
 #include <string>
 
 namespace tt {
+
+// Bumped by setNumThreads(); each pool thread re-applies the count once per
+// change, since at::init_num_threads() rebuilds a thread pool on every call.
+inline std::atomic<int>& ThreadCountGeneration() {
+  static std::atomic<int> generation{0};
+  return generation;
+}
+
+inline void ApplyThreadCount() {
+  thread_local int applied = -1;
+  const int current = ThreadCountGeneration().load();
+  if (applied != current) {
+    at::init_num_threads();
+    applied = current;
+  }
+}
 
 template <typename R>
 class PromiseWorker : public Napi::AsyncWorker {
@@ -29,7 +46,7 @@ class PromiseWorker : public Napi::AsyncWorker {
     try {
       // Grad mode and the intra-op thread count are thread-local in libtorch:
       // set both on the pool thread that does the work.
-      at::init_num_threads();
+      ApplyThreadCount();
       torch::AutoGradMode gradMode(gradEnabled_);
       result_ = work_();
     } catch (const c10::Error& e) {

@@ -1,7 +1,7 @@
 // Runtime switches: CUDA presence, intra-op threads, the random seed.
 #include "runtime.h"
 
-#include "errors.h"
+#include "async_call.h"
 
 namespace tt {
 
@@ -16,7 +16,10 @@ Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber()) throw TypeError(env, "Expected a positive integer for n");
-  Guarded(env, [&] { at::set_num_threads(info[0].As<Napi::Number>().Int32Value()); });
+  Guarded(env, [&] {
+    at::set_num_threads(info[0].As<Napi::Number>().Int32Value());
+    ThreadCountGeneration()++;
+  });
   return env.Undefined();
 }
 

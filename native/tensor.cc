@@ -37,11 +37,15 @@ std::string ShapeString(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
+// The typed array borrows the worker's private copy of the tensor, which lives
+// until the array is collected: no second copy on the JavaScript thread.
 template <typename T>
 Napi::Value TypedArrayOut(Napi::Env env, const torch::Tensor& t, napi_typedarray_type type) {
   const size_t n = static_cast<size_t>(t.numel());
-  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, n * sizeof(T));
-  if (n) std::memcpy(buffer.Data(), t.data_ptr(), n * sizeof(T));
+  if (n == 0) return Napi::TypedArrayOf<T>::New(env, 0, Napi::ArrayBuffer::New(env, 0), 0, type);
+  auto* owner = new torch::Tensor(t);
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+      env, owner->data_ptr(), n * sizeof(T), [](Napi::Env, void*, torch::Tensor* hint) { delete hint; }, owner);
   return Napi::TypedArrayOf<T>::New(env, n, buffer, 0, type);
 }
 
@@ -189,9 +193,10 @@ Napi::Value TensorWrap::Data(const Napi::CallbackInfo& info) {
   return RunAsync<torch::Tensor>(
       env, false,
       [self]() {
-        torch::Tensor t = self.detach().to(torch::kCPU).contiguous();
+        // Always a private copy: the caller's array must not change when training does.
+        torch::Tensor t = self.detach();
         if (t.scalar_type() == c10::kHalf || t.scalar_type() == c10::kBFloat16) t = t.to(torch::kFloat);
-        return t.is_same(self) ? t.clone() : t;
+        return t.to(torch::kCPU).clone(at::MemoryFormat::Contiguous);
       },
       [](Napi::Env env, torch::Tensor& t) -> Napi::Value {
         switch (t.scalar_type()) {

@@ -1,0 +1,51 @@
+// Turning raw little-endian storage bytes into tensors, shared by every reader.
+// The bounds are checked here so a bad file is reported with its name and key,
+// before the native copy (which checks again) is reached.
+import { addon, DtypeName } from "../native";
+import type { Tensor } from "../tensor";
+
+export const ELEMENT_SIZE: Record<DtypeName, number> = {
+  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+};
+
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+export interface TensorLayout {
+  dtype: DtypeName;
+  shape: number[];
+  strides: number[];
+  /** In elements, as torch counts it. */
+  storageOffset: number;
+}
+
+/** How many elements of the storage a view reaches, counting its offset. */
+export function elementsNeeded(layout: TensorLayout): number {
+  if (layout.shape.some((d) => d === 0)) return 0;
+  let last = layout.storageOffset;
+  layout.shape.forEach((d, i) => (last += (d - 1) * layout.strides[i]));
+  return last + 1;
+}
+
+export function makeTensor(file: string, key: string, storage: Uint8Array, layout: TensorLayout): Tensor {
+  const size = ELEMENT_SIZE[layout.dtype];
+  const available = Math.floor(storage.length / size);
+  if (layout.strides.some((s) => s < 0) || layout.storageOffset < 0) {
+    throw new Error(`${file}: tensor ${key} has a negative stride or offset`);
+  }
+  const needed = elementsNeeded(layout);
+  if (needed > available) {
+    throw new Error(
+      `${file}: storage of tensor ${key} is too short: it holds ${available} ${layout.dtype} elements ` +
+        `but shape [${layout.shape.join(", ")}] at offset ${layout.storageOffset} needs ${needed}`,
+    );
+  }
+  return addon.fromBytes(storage, layout.dtype, layout.shape, layout.strides, layout.storageOffset);
+}

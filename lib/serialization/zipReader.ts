@@ -1,0 +1,50 @@
+// Promise wrappers over yauzl, enough to list a zip's entries and read them.
+import type { Readable } from "stream";
+import * as yauzl from "yauzl";
+
+export interface ZipArchive {
+  entries: yauzl.Entry[];
+  openStream(entry: yauzl.Entry): Promise<Readable>;
+  read(entry: yauzl.Entry): Promise<Buffer>;
+  close(): void;
+}
+
+export async function openZip(file: string): Promise<ZipArchive> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+    yauzl.open(file, { lazyEntries: true, autoClose: false }, (err, z) => (err || !z ? reject(err) : resolve(z))),
+  ).catch((err: Error) => {
+    throw new Error(`${file}: not a readable zip archive (${err.message})`);
+  });
+  const entries: yauzl.Entry[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      zip.on("entry", (entry: yauzl.Entry) => {
+        entries.push(entry);
+        zip.readEntry();
+      });
+      zip.on("end", () => resolve());
+      zip.on("error", reject);
+      zip.readEntry();
+    });
+  } catch (err) {
+    zip.close();
+    throw new Error(`${file}: not a readable zip archive (${(err as Error).message})`);
+  }
+  const openStream = (entry: yauzl.Entry) =>
+    new Promise<Readable>((resolve, reject) =>
+      zip.openReadStream(entry, (err, stream) =>
+        err || !stream ? reject(new Error(`${file}: cannot read ${entry.fileName} (${err?.message})`)) : resolve(stream),
+      ),
+    );
+  const read = async (entry: yauzl.Entry) => {
+    const stream = await openStream(entry);
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+    } catch (err) {
+      throw new Error(`${file}: cannot read ${entry.fileName} (${(err as Error).message})`);
+    }
+    return Buffer.concat(chunks);
+  };
+  return { entries, openStream, read, close: () => zip.close() };
+}

@@ -3,7 +3,8 @@ export { tensor, stack, isTensor, Tensor } from "./tensor";
 export type { DtypeName, TypedArray } from "./native";
 export { cuda, setNumThreads, getNumThreads, manualSeed, libtorchVersion } from "./runtime";
 export { noGrad, withGradEnabled, isGradEnabled, setGradEnabled } from "./grad";
-// [serialization exports]
+export { load, save, loadSafetensors, loadSafetensorsMetadata } from "./serialization";
+export { download, resolveWeights, fetchData } from "./hub";
 // [data exports]
 export * as models from "./models";
 export * as nn from "./nn";

@@ -28,7 +28,11 @@ export async function openZip(file: string): Promise<ZipArchive> {
     });
   } catch (err) {
     zip.close();
-    throw new Error(`${file}: not a readable zip archive (${(err as Error).message})`);
+    const message = (err as Error).message;
+    // yauzl itself refuses names that could escape a folder ("../x", "/x", "C:x", "a\\b") while listing.
+    const unsafe = /^(?:invalid relative path|absolute path|invalid characters in fileName): (.*)$/s.exec(message);
+    if (unsafe) throw new Error(`${file}: refusing zip entry ${JSON.stringify(unsafe[1])}: it would be written outside the target folder`);
+    throw new Error(`${file}: not a readable zip archive (${message})`);
   }
   const openStream = (entry: yauzl.Entry) =>
     new Promise<Readable>((resolve, reject) =>

@@ -54,6 +54,8 @@ mixed = {
     "flat_tail": big.view(-1)[17:],
 }
 save_both("mixed", mixed)
+# Protocol 4 brings FRAME, SHORT_BINUNICODE, MEMOIZE and STACK_GLOBAL.
+torch.save(mixed, os.path.join(folder, "mixed_p4.pth"), pickle_protocol=4)
 
 class Evil:
     def __reduce__(self):
@@ -167,6 +169,12 @@ describe("load", () => {
       disposeAll(sd);
     });
   }
+
+  test("reads a file pickled with protocol 4 (frames, memoize, stack globals)", async () => {
+    const sd = await load(path.join(dir, "mixed_p4.pth"));
+    await expectSameAsPython(sd, "mixed");
+    disposeAll(sd);
+  });
 
   test("refuses a pickle that calls os.system, names the global and runs nothing", async () => {
     await expect(load(path.join(dir, "evil.pth"))).rejects.toThrow(/refusing global (os|posix)\.system in .*evil\.pth/);

@@ -93,10 +93,11 @@ export async function download(url: string, dest: string, options: DownloadOptio
           }
         });
         // A server that hangs up early may end the response quietly or with "aborted".
-        response.on("aborted", () => reject(new Error("connection closed early")));
+        const cut = () => new Error(`connection closed after ${received} of ${Number.isFinite(total) ? total : "?"} bytes`);
+        response.on("aborted", () => reject(cut()));
         response.on("error", reject);
         response.on("end", () => resolve());
-        response.on("close", () => reject(new Error("connection closed early")));
+        response.on("close", () => reject(cut()));
         out.on("error", reject);
       });
     } finally {

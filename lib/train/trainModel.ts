@@ -43,6 +43,8 @@ export interface TrainOptions {
   onEpochEnd?: (state: TrainState) => void | Promise<void>;
   /** Where the best weights are written as training goes (safetensors); a temporary folder by default. */
   bestPath?: string;
+  /** safetensors metadata written with the best weights (class names, settings). */
+  bestMetadata?: Record<string, string>;
   /** Stops after the current batch; trainModel then rejects with a TrainingInterrupted. */
   signal?: AbortSignal;
   /** Continue a run: the epoch to start at, and what the earlier epochs gave. */
@@ -91,7 +93,8 @@ export async function trainModel<M extends Module>(
   const history: EpochRecord[] = resume ? resume.history.slice() : [];
   let bestAcc = resume?.bestAcc ?? 0;
   let bestWeights = resume?.bestWeights ? cloneStateDict(resume.bestWeights) : cloneStateDict(model.stateDict());
-  if (!resume?.bestWeights) await save(bestWeights, bestPath);
+  const saveBest = () => save(bestWeights, bestPath, { ...options.bestMetadata, bestValAcc: String(bestAcc) });
+  if (!resume?.bestWeights) await saveBest();
 
   try {
     for (let epoch = resume?.startEpoch ?? 0; epoch < numEpochs; epoch++) {
@@ -103,7 +106,7 @@ export async function trainModel<M extends Module>(
           bestAcc = record.acc;
           disposeStateDict(bestWeights);
           bestWeights = cloneStateDict(model.stateDict());
-          await save(bestWeights, bestPath);
+          await saveBest();
         }
         await onEpoch?.(record);
       }

@@ -1,0 +1,49 @@
+// Command-line plumbing shared by the commands: flags, one-line errors, exit codes.
+import { parseArgs, ParseArgsConfig } from "util";
+
+/** A mistake in how the command was called: exit status 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split("\n")[0]);
+  }
+}
+
+export function intFlag(value: string | undefined, name: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^[+-]?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`--${name} expects an integer of at least ${min}, got "${value}"`);
+  }
+  return n;
+}
+
+export function numberFlag(value: string | undefined, name: string, fallback: number, { min = -Infinity, exclusiveMin = false } = {}): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < min || (exclusiveMin && n === min)) {
+    throw new UsageError(`--${name} expects a number ${exclusiveMin ? "above" : "of at least"} ${min}, got "${value}"`);
+  }
+  return n;
+}
+
+/** Runs a command's main, turning errors into one line on stderr and an exit status. */
+export function runMain(command: string, main: () => Promise<number | void>): void {
+  main().then(
+    (code) => process.exit(code ?? 0),
+    (err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`${command}: ${message.split("\n").join("\n  ")}\n`);
+      if (process.env.TORCH_TRANSFER_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+      process.exit(err instanceof UsageError ? 2 : 1);
+    },
+  );
+}

@@ -1,0 +1,106 @@
+// What a run leaves in its --out folder, each file written whole or not at all:
+//   model.safetensors       the best weights, with class names and settings (for predict and services)
+//   checkpoint.safetensors  the last whole epoch: weights, best weights, momentum buffers, scheduler, history
+//   history.json            one record per phase per epoch
+import * as fs from "fs";
+import * as path from "path";
+import { StateDict } from "../nn/module";
+import { SGD } from "../optim/sgd";
+import { StepLR } from "../optim/stepLR";
+import { Tensor } from "../tensor";
+import { EpochRecord } from "./trainModel";
+
+export const MODEL_FILE = "model.safetensors";
+export const CHECKPOINT_FILE = "checkpoint.safetensors";
+export const HISTORY_FILE = "history.json";
+
+export interface RunSettings {
+  mode: string;
+  arch: "resnet18";
+  data: string;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  stepSize: number;
+  gamma: number;
+  weights: string;
+  seed: number;
+  device: string;
+}
+
+export interface ModelMetadata {
+  classes: string[];
+  settings: RunSettings;
+  bestValAcc?: number;
+}
+
+export function modelMetadata(meta: ModelMetadata): Record<string, string> {
+  const out: Record<string, string> = {
+    format: "torch-transfer/classifier-v1",
+    arch: meta.settings.arch,
+    classes: JSON.stringify(meta.classes),
+    settings: JSON.stringify(meta.settings),
+  };
+  if (meta.bestValAcc !== undefined) out.bestValAcc = String(meta.bestValAcc);
+  return out;
+}
+
+export function parseModelMetadata(file: string, raw: Record<string, string> | undefined): ModelMetadata {
+  if (!raw || raw.format !== "torch-transfer/classifier-v1" || !raw.classes) {
+    throw new Error(`${file} is not a torch-transfer classifier (its safetensors metadata has no class names)`);
+  }
+  const classes = JSON.parse(raw.classes) as unknown;
+  if (!Array.isArray(classes) || !classes.every((c) => typeof c === "string")) throw new Error(`${file}: class names are not a list of strings`);
+  return { classes, settings: raw.settings ? JSON.parse(raw.settings) : {}, bestValAcc: raw.bestValAcc ? Number(raw.bestValAcc) : undefined };
+}
+
+export interface CheckpointState {
+  epoch: number; // last whole epoch
+  bestAcc: number;
+  history: EpochRecord[];
+  scheduler: ReturnType<StepLR["stateDict"]>;
+  classes: string[];
+  settings: RunSettings;
+}
+
+export async function saveCheckpoint(
+  dir: string,
+  state: CheckpointState,
+  model: StateDict,
+  best: StateDict,
+  optimizer: SGD,
+): Promise<string> {
+  const { save } = await import("../serialization");
+  const tensors = new Map<string, Tensor>();
+  for (const [k, t] of model) tensors.set(`model.${k}`, t);
+  for (const [k, t] of best) tensors.set(`best.${k}`, t);
+  optimizer.momentumBuffers().forEach((b, i) => b && tensors.set(`momentum.${i}`, b));
+  const file = path.join(dir, CHECKPOINT_FILE);
+  await save(tensors, file, { format: "torch-transfer/checkpoint-v1", state: JSON.stringify(state) });
+  return file;
+}
+
+export async function loadCheckpoint(dir: string): Promise<{ state: CheckpointState; model: StateDict; best: StateDict; momentum: Map<number, Tensor> }> {
+  const file = path.join(dir, CHECKPOINT_FILE);
+  if (!fs.existsSync(file)) throw new Error(`no checkpoint to resume in ${dir} (expected ${file})`);
+  const { load, loadSafetensorsMetadata } = await import("../serialization");
+  const meta = await loadSafetensorsMetadata(file);
+  if (!meta || meta.format !== "torch-transfer/checkpoint-v1" || !meta.state) throw new Error(`${file} is not a torch-transfer checkpoint`);
+  const tensors = await load(file);
+  const model: StateDict = new Map();
+  const best: StateDict = new Map();
+  const momentum = new Map<number, Tensor>();
+  for (const [k, t] of tensors) {
+    if (k.startsWith("model.")) model.set(k.slice(6), t);
+    else if (k.startsWith("best.")) best.set(k.slice(5), t);
+    else if (k.startsWith("momentum.")) momentum.set(Number(k.slice(9)), t);
+  }
+  return { state: JSON.parse(meta.state) as CheckpointState, model, best, momentum };
+}
+
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await fs.promises.writeFile(tmp, JSON.stringify(value, null, 2) + "\n");
+  await fs.promises.rename(tmp, file);
+}

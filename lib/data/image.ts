@@ -1,0 +1,27 @@
+// The "PIL image" stage of the pipeline: 8-bit RGB pixels, row after row.
+import { invalid } from "../check";
+
+export interface RgbImage {
+  /** height * width * 3 bytes, HWC. */
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 3;
+}
+
+export function isImage(value: unknown): value is RgbImage {
+  const v = value as RgbImage;
+  return typeof v === "object" && v !== null && v.data instanceof Uint8Array && v.channels === 3 &&
+    Number.isInteger(v.width) && Number.isInteger(v.height) && v.data.length === v.width * v.height * 3;
+}
+
+export function checkImage(value: unknown, name = "input"): RgbImage {
+  if (!isImage(value)) throw invalid("RGB image ({ data: Uint8Array, width, height, channels: 3 })", name, value);
+  return value;
+}
+
+/** Python's round(): halves go to the even neighbour. */
+export function pyRound(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}

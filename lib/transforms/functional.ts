@@ -1,0 +1,53 @@
+// Pixel operations on RgbImage, with PIL's semantics: a crop reaching outside
+// the image is filled with zeros; resizing is bilinear with antialiasing.
+import { invalid } from "../check";
+import { addon } from "../native";
+import { RgbImage } from "../data/image";
+
+export function crop(img: RgbImage, top: number, left: number, height: number, width: number): RgbImage {
+  if (top === 0 && left === 0 && height === img.height && width === img.width) return img;
+  const out = new Uint8Array(height * width * 3);
+  const x0 = Math.max(0, -left), x1 = Math.min(width, img.width - left);
+  if (x1 > x0) {
+    for (let y = Math.max(0, -top); y < Math.min(height, img.height - top); y++) {
+      const from = ((top + y) * img.width + left + x0) * 3;
+      out.set(img.data.subarray(from, from + (x1 - x0) * 3), (y * width + x0) * 3);
+    }
+  }
+  return { data: out, width, height, channels: 3 };
+}
+
+export async function resize(img: RgbImage, height: number, width: number): Promise<RgbImage> {
+  if (height === img.height && width === img.width) return img;
+  const data = await addon.resizeImage(img.data, img.height, img.width, 3, height, width);
+  return { data, width, height, channels: 3 };
+}
+
+export function hflip(img: RgbImage): RgbImage {
+  const out = new Uint8Array(img.data.length);
+  const row = img.width * 3;
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < img.width; x++) {
+      const from = y * row + x * 3, to = y * row + (img.width - 1 - x) * 3;
+      out[to] = img.data[from];
+      out[to + 1] = img.data[from + 1];
+      out[to + 2] = img.data[from + 2];
+    }
+  }
+  return { data: out, width: img.width, height: img.height, channels: 3 };
+}
+
+/** An int or an [h, w] pair, checked, as torchvision's _setup_size takes it. */
+export function pairSize(size: unknown, name: string): [number, number] {
+  const ok = (v: unknown) => typeof v === "number" && Number.isInteger(v) && v > 0;
+  if (ok(size)) return [size as number, size as number];
+  if (Array.isArray(size) && (size.length === 1 || size.length === 2) && size.every(ok)) {
+    return size.length === 1 ? [size[0], size[0]] : [size[0], size[1]];
+  }
+  throw invalid("positive integer or [height, width] of positive integers", name, size);
+}
+
+/** Python's repr of a float: 1 prints as 1.0. */
+export function pyFloat(x: number): string {
+  return Number.isInteger(x) ? x.toFixed(1) : String(x);
+}

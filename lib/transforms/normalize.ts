@@ -1,0 +1,52 @@
+// Normalize: (x - mean[c]) / std[c] for each channel of a float32 CHW tensor.
+import { checkNumber, invalid } from "../check";
+import { checkTensor, tensor, Tensor } from "../tensor";
+import { Transform } from "./transform";
+
+function checkList(value: unknown, name: string): number[] {
+  if (!Array.isArray(value) || value.length === 0) throw invalid("non-empty array of numbers", name, value);
+  return value.map((v, i) => checkNumber(v, `${name}[${i}]`));
+}
+
+export class Normalize implements Transform<Tensor, Tensor> {
+  readonly mean: number[];
+  readonly std: number[];
+
+  constructor(mean: number[], std: number[]) {
+    this.mean = checkList(mean, "mean");
+    this.std = checkList(std, "std");
+    if (this.std.some((s) => Math.fround(s) === 0)) {
+      throw new RangeError("std evaluated to zero after conversion to float32, leading to division by zero.");
+    }
+  }
+
+  /** Normalizes CHW values in place; a mean or std of length 1 applies to every channel. */
+  normalizeInPlace(values: Float32Array, channels: number): Float32Array {
+    for (const [name, list] of [["mean", this.mean], ["std", this.std]] as const) {
+      if (list.length !== 1 && list.length !== channels) {
+        throw new RangeError(`Normalize: ${name} has ${list.length} values but the input has ${channels} channels`);
+      }
+    }
+    const plane = values.length / channels;
+    for (let c = 0; c < channels; c++) {
+      // float32 arithmetic, as torch does it on a float32 tensor.
+      const m = Math.fround(this.mean[this.mean.length === 1 ? 0 : c]);
+      const s = Math.fround(this.std[this.std.length === 1 ? 0 : c]);
+      for (let p = c * plane; p < (c + 1) * plane; p++) values[p] = Math.fround(values[p] - m) / s;
+    }
+    return values;
+  }
+
+  async forward(input: Tensor): Promise<Tensor> {
+    const t = checkTensor(input, "input");
+    if (t.dtype !== "float32" || t.shape.length < 3) {
+      throw invalid("float32 Tensor of shape [..., C, H, W]", "input", `${t}`);
+    }
+    const values = Float32Array.from((await t.data()) as Float32Array);
+    return tensor(this.normalizeInPlace(values, t.shape[t.shape.length - 3]), t.shape);
+  }
+
+  toString(): string {
+    return `Normalize(mean=[${this.mean.join(", ")}], std=[${this.std.join(", ")}])`;
+  }
+}

@@ -1,14 +1,25 @@
 // Decoding a file into 8-bit RGB the way PIL's Image.open(f).convert("RGB")
 // does, since that is what torchvision's ImageFolder feeds its transforms.
+import { promises as fsp } from "fs";
 import sharp from "sharp";
+import { decodeBmp, isBmp } from "./bmp";
 import { RgbImage } from "./image";
+import { decodeNetpbm, isNetpbm } from "./netpbm";
 
 // PIL applies no colour management and no EXIF rotation; sharp would convert
 // an embedded ICC profile to sRGB unless told not to, and rotates only on request.
 const OPTIONS = { ignoreIcc: true, failOn: "truncated" as const, limitInputPixels: false as const };
 
-export async function decodeImage(file: string): Promise<RgbImage> {
+/** Decodes a file (by path) or its bytes; errors name the file, or "image bytes". */
+export async function decodeImage(source: string | Uint8Array): Promise<RgbImage> {
+  const file = typeof source === "string" ? source : Buffer.from(source.buffer, source.byteOffset, source.byteLength);
   try {
+    const head = typeof file === "string" ? await readHead(file) : file.subarray(0, 32);
+    // Formats sharp's bundled libvips lacks are read here, whole.
+    if (isBmp(head) || isNetpbm(head)) {
+      const bytes = typeof file === "string" ? new Uint8Array(await fsp.readFile(file)) : file;
+      return isBmp(bytes) ? decodeBmp(bytes) : decodeNetpbm(bytes);
+    }
     const meta = await sharp(file, OPTIONS).metadata();
     if (meta.space === "cmyk") return await fromCmyk(file);
     if (meta.space === "grey16" || meta.space === "rgb16") return await from16(file, meta.space);
@@ -18,7 +29,18 @@ export async function decodeImage(file: string): Promise<RgbImage> {
     return image(data, info.width, info.height);
   } catch (err) {
     const reason = err instanceof Error ? err.message.trim() : String(err);
-    throw new Error(`Could not decode image ${file}: ${reason}`);
+    throw new Error(`Could not decode ${typeof file === "string" ? `image ${file}` : "image bytes"}: ${reason}`);
+  }
+}
+
+async function readHead(file: string): Promise<Uint8Array> {
+  const handle = await fsp.open(file, "r");
+  try {
+    const head = new Uint8Array(32);
+    const { bytesRead } = await handle.read(head, 0, 32, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
   }
 }
 
@@ -28,7 +50,7 @@ function image(buffer: Buffer, width: number, height: number): RgbImage {
 
 // PIL's own CMYK -> RGB: r = (255 - c) * (255 - k) / 255 with its rounding
 // (MULDIV255), not an ICC transform as libvips would do.
-async function fromCmyk(file: string): Promise<RgbImage> {
+async function fromCmyk(file: string | Buffer): Promise<RgbImage> {
   const { data, info } = await sharp(file, OPTIONS).pipelineColourspace("cmyk").toColourspace("cmyk").raw({ depth: "uchar" })
     .toBuffer({ resolveWithObject: true });
   const n = info.width * info.height, step = info.channels;
@@ -47,7 +69,7 @@ function muldiv255(a: number, b: number): number {
 
 // PIL keeps the high byte of 16-bit RGB, and opens 16-bit grey as mode "I",
 // whose conversion to RGB clips at 255 rather than scaling.
-async function from16(file: string, space: "grey16" | "rgb16"): Promise<RgbImage> {
+async function from16(file: string | Buffer, space: "grey16" | "rgb16"): Promise<RgbImage> {
   const { data, info } = await sharp(file, OPTIONS).pipelineColourspace(space).toColourspace(space).raw({ depth: "ushort" })
     .toBuffer({ resolveWithObject: true });
   const aligned = data.byteOffset % 2 === 0 ? data : Buffer.from(data);

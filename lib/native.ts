@@ -36,6 +36,7 @@ export interface NativeModule {
   setChild(name: string, child: NativeModule): void;
   child(name: string): NativeModule;
   forward(input: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
+  features(input: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
 }
 
 export interface NativeSGD {

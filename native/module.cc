@@ -43,6 +43,7 @@ Napi::Function ModuleWrap::Define(Napi::Env env) {
           InstanceMethod<&ModuleWrap::SetChild>("setChild"),
           InstanceMethod<&ModuleWrap::Child>("child"),
           InstanceMethod<&ModuleWrap::Forward>("forward"),
+          InstanceMethod<&ModuleWrap::Features>("features"),
       });
   DataOf(env).moduleConstructor = Napi::Persistent(ctor);
   return ctor;
@@ -193,6 +194,22 @@ Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
   std::shared_ptr<NativeModule> native = native_;
   return RunAsync<torch::Tensor>(
       env, grad, [native, input]() { return native->forward(input); },
+      [](Napi::Env env, torch::Tensor& out) -> Napi::Value { return TensorWrap::Wrap(env, out); });
+}
+
+}  // namespace tt
+
+namespace tt {
+
+// features(input, gradEnabled): a ResNet's pooled features, without fc.
+Napi::Value ModuleWrap::Features(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!native_->resnet) throw TypeError(env, "features() needs a ResNet");
+  torch::Tensor input = TensorWrap::From(info[0], "input");
+  const bool grad = info.Length() < 2 || info[1].ToBoolean().Value();
+  ResNet resnet = native_->resnet;
+  return RunAsync<torch::Tensor>(
+      env, grad, [resnet, input]() mutable { return resnet->features(input); },
       [](Napi::Env env, torch::Tensor& out) -> Napi::Value { return TensorWrap::Wrap(env, out); });
 }
 

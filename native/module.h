@@ -1,6 +1,6 @@
 // Module: a JavaScript handle on a libtorch module (ResNet-18 or Linear).
 //   sync:  namedParameters(), stateDict(), train(), training, to(), child(), setChild(), inFeatures, outFeatures
-//   async: forward()
+//   async: forward(), features()
 #pragma once
 #include "torch_pch.h"
 
@@ -42,6 +42,7 @@ class ModuleWrap : public Napi::ObjectWrap<ModuleWrap> {
   Napi::Value SetChild(const Napi::CallbackInfo& info);
   Napi::Value Child(const Napi::CallbackInfo& info);
   Napi::Value Forward(const Napi::CallbackInfo& info);
+  Napi::Value Features(const Napi::CallbackInfo& info);
 
   std::shared_ptr<NativeModule> native_;
 };

@@ -65,11 +65,12 @@ ResNetImpl::ResNetImpl(int64_t numClasses) {
   }
 }
 
-torch::Tensor ResNetImpl::forward(const torch::Tensor& x) {
+torch::Tensor ResNetImpl::features(const torch::Tensor& x) {
   torch::Tensor out = maxpool(relu(bn1(conv1(x))));
   out = layer4->forward(layer3->forward(layer2->forward(layer1->forward(out))));
-  out = torch::flatten(avgpool(out), 1);
-  return fc(out);
+  return torch::flatten(avgpool(out), 1);
 }
+
+torch::Tensor ResNetImpl::forward(const torch::Tensor& x) { return fc(features(x)); }
 
 }  // namespace tt

@@ -22,6 +22,8 @@ struct ResNetImpl : torch::nn::Module {
   // ResNet-18: two BasicBlocks per stage.
   explicit ResNetImpl(int64_t numClasses);
   torch::Tensor forward(const torch::Tensor& x);
+  // Everything before fc: the 512 pooled features a linear probe trains on.
+  torch::Tensor features(const torch::Tensor& x);
 
   torch::nn::Conv2d conv1{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr};

@@ -9,9 +9,13 @@ export class UsageError extends Error {
   }
 }
 
-export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T, allowPositionals = false) {
+export type FlagSpec = Record<string, { type: "string" | "boolean"; short?: string }>;
+export type FlagValues<T extends FlagSpec> = { [K in keyof T]?: T[K]["type"] extends "string" ? string : boolean };
+
+export function parseFlags<T extends FlagSpec>(argv: string[], options: T, allowPositionals = false): { values: FlagValues<T>; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+    const parsed = parseArgs({ args: argv, options: options as NonNullable<ParseArgsConfig["options"]>, allowPositionals, strict: true });
+    return { values: parsed.values as FlagValues<T>, positionals: parsed.positionals };
   } catch (err) {
     throw new UsageError((err as Error).message.split("\n")[0]);
   }

@@ -1,0 +1,140 @@
+// The commands end to end on a few of the tutorial's images, and their refusals.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as tt from "../lib";
+import { modelMetadata, RunSettings } from "../lib/train/checkpoint";
+
+const ROOT = path.resolve(__dirname, "..");
+const DATA = path.resolve(ROOT, "../shared/data/hymenoptera_data");
+const CLI = (name: string) => path.join(ROOT, "dist", "cli", `${name}.js`);
+
+let tmp: string;
+let small: string;
+
+function run(name: string, args: string[]) {
+  const r = spawnSync(process.execPath, [CLI(name), ...args], { encoding: "utf8", timeout: 600_000, env: { ...process.env, FORCE_COLOR: "0" } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A copy of the data set's layout with `n` images per class and phase (links, not copies). */
+function subset(dir: string, n: number, classes = ["ants", "bees"]) {
+  for (const phase of ["train", "val"]) {
+    for (const cls of classes) {
+      const src = path.join(DATA, phase, cls);
+      const dst = path.join(dir, phase, cls);
+      fs.mkdirSync(dst, { recursive: true });
+      for (const f of fs.readdirSync(src).filter((f) => f.endsWith(".jpg")).sort().slice(0, n)) fs.symlinkSync(path.join(src, f), path.join(dst, f));
+    }
+  }
+  return dir;
+}
+
+beforeAll(() => {
+  expect(fs.existsSync(CLI("finetune"))).toBe(true); // built by `npm ci` (prepare) or `npm run build`
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tt-cli-"));
+  small = subset(path.join(tmp, "data"), 4);
+});
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe.each(["finetune", "featureExtract"])("%s", (command) => {
+  test("trains one epoch with --json, writes the model and history, and predict reads it", () => {
+    const out = path.join(tmp, `${command}-run`);
+    const r = run(command, ["--data", small, "--epochs", "1", "--weights", "none", "--out", out, "--json", "--batch-size", "4", "--seed", "1", "--no-report"]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.slice(0, 2).map((l) => [l.epoch, l.phase, l.images])).toEqual([[0, "train", 8], [0, "val", 8]]);
+    for (const l of lines.slice(0, 2)) {
+      expect(l.loss).toBeGreaterThan(0);
+      expect(l.acc).toBeGreaterThanOrEqual(0);
+      expect(l.acc).toBeLessThanOrEqual(1);
+    }
+    const last = lines[2];
+    expect(last.checkpoint).toBe(path.join(out, "model.safetensors"));
+    expect(typeof last.bestValAcc).toBe("number");
+    expect(fs.existsSync(path.join(out, "checkpoint.safetensors"))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(out, "history.json"), "utf8"))).toHaveLength(2);
+
+    const image = path.join(DATA, "val", "bees", fs.readdirSync(path.join(DATA, "val", "bees")).sort()[0]);
+    const p = run("predict", ["--model", last.checkpoint, "--json", image]);
+    expect(p.status).toBe(0);
+    const prediction = JSON.parse(p.stdout.trim());
+    expect(prediction.image).toBe(image);
+    expect(["ants", "bees"]).toContain(prediction.label);
+    expect(prediction.probability).toBeGreaterThanOrEqual(0.5);
+    expect(prediction.topk[0].probability).toBeLessThanOrEqual(1);
+  });
+});
+
+test("--resume continues a run from its checkpoint", () => {
+  const out = path.join(tmp, "resume-run");
+  expect(run("finetune", ["--data", small, "--epochs", "1", "--weights", "none", "--out", out, "--json", "--no-report"]).status).toBe(0);
+  const r = run("finetune", ["--resume", out, "--epochs", "2", "--json", "--no-report"]);
+  expect(r.status).toBe(0);
+  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  expect(lines.slice(0, 2).map((l) => [l.epoch, l.phase])).toEqual([[1, "train"], [1, "val"]]);
+  expect(JSON.parse(fs.readFileSync(path.join(out, "history.json"), "utf8"))).toHaveLength(4);
+});
+
+describe("refusals: one line, exit 2 for usage, nothing saved is lost", () => {
+  test.each([
+    [["--data", "/nonexistent/folder"], 2, /--data: \/nonexistent\/folder does not exist/],
+    [["--epochs", "0"], 2, /--epochs expects an integer of at least 1, got "0"/],
+    [["--epochs", "many"], 2, /--epochs expects an integer of at least 1, got "many"/],
+    [["--lr=-1"], 2, /--lr expects a number above 0, got "-1"/],
+    [["--device", "cuda:0"], 2, /cuda:0.*(needs CUDA|does not exist)/],
+    [["--bogus"], 2, /Unknown option '--bogus'/],
+  ])("%j", (args, status, message) => {
+    const r = run("finetune", [...(args as string[]), "--weights", "none", "--data", (args as string[]).includes("--data") ? (args as string[])[1] : small]);
+    expect(r.status).toBe(status);
+    expect(r.stderr).toMatch(message as RegExp);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  test("train and val with different classes", () => {
+    const odd = path.join(tmp, "odd");
+    subset(odd, 2);
+    fs.mkdirSync(path.join(odd, "val", "wasps"));
+    fs.symlinkSync(path.join(odd, "val", "ants", fs.readdirSync(path.join(odd, "val", "ants"))[0]), path.join(odd, "val", "wasps", "a.jpg"));
+    const r = run("finetune", ["--data", odd, "--weights", "none", "--epochs", "1"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/train and val have different classes/);
+  });
+
+  test("an empty class", () => {
+    const empty = path.join(tmp, "empty");
+    subset(empty, 2);
+    fs.mkdirSync(path.join(empty, "train", "wasps"));
+    fs.mkdirSync(path.join(empty, "val", "wasps"));
+    const r = run("finetune", ["--data", empty, "--weights", "none", "--epochs", "1"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/Found no valid file for the classes wasps/);
+  });
+
+  test("an --out folder that already holds a model is refused and left as it was", () => {
+    const out = path.join(tmp, "kept");
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, "model.safetensors"), "precious");
+    const r = run("finetune", ["--data", small, "--weights", "none", "--out", out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/already holds a model/);
+    expect(fs.readFileSync(path.join(out, "model.safetensors"), "utf8")).toBe("precious");
+  });
+
+  test("predict refuses a checkpoint whose classes do not match its weights, naming the file", async () => {
+    const model = tt.models.resnet18();
+    model.fc = new tt.nn.Linear(512, 2);
+    const file = path.join(tmp, "three-classes.safetensors");
+    const settings = { mode: "finetune", arch: "resnet18" } as unknown as RunSettings;
+    await tt.save(model.stateDict(), file, modelMetadata({ classes: ["ants", "bees", "wasps"], settings }));
+    const r = run("predict", ["--model", file, path.join(DATA, "val", "ants", fs.readdirSync(path.join(DATA, "val", "ants"))[0])]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/three-classes\.safetensors names 3 classes but its fc\.weight has 2 outputs/);
+    const missing = run("predict", ["--model", path.join(tmp, "nonexistent.safetensors"), "x.jpg"]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/nonexistent\.safetensors/);
+  });
+});

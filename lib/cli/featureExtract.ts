@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// npm run feature-extract: freeze the ImageNet backbone and train only a new fc.
+import { trainCommand } from "./trainCommand";
+import { runMain } from "./usage";
+
+runMain("feature-extract", () => trainCommand("feature-extract", process.argv.slice(2)));

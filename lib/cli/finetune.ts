@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// npm run finetune: train every layer of an ImageNet ResNet-18 with a new fc.
+import { trainCommand } from "./trainCommand";
+import { runMain } from "./usage";
+
+runMain("finetune", () => trainCommand("finetune", process.argv.slice(2)));

@@ -1,0 +1,206 @@
+// `npm run finetune` and `npm run feature-extract`: the tutorial as a command.
+import * as fs from "fs";
+import * as path from "path";
+import { checkDevice, defaultDevice } from "../device";
+import { manualSeed } from "../runtime";
+import { CrossEntropyLoss } from "../nn/loss";
+import { StepLR } from "../optim/stepLR";
+import { cloneStateDict, disposeStateDict } from "../train/stateDicts";
+import {
+  CHECKPOINT_FILE, HISTORY_FILE, loadCheckpoint, MODEL_FILE, modelMetadata, RunSettings, saveCheckpoint, writeJsonAtomic,
+} from "../train/checkpoint";
+import { extractFeatures, trainLinearProbe } from "../train/linearProbe";
+import { EpochRecord, trainModel, TrainingInterrupted } from "../train/trainModel";
+import { datasetWithValTransform, Mode, tutorialData, tutorialModel, tutorialOptimizer } from "../train/tutorial";
+import { phaseProgress, PhaseProgress } from "./progress";
+import { intFlag, numberFlag, parseFlags, UsageError } from "./usage";
+
+const FLAGS = {
+  data: { type: "string" },
+  epochs: { type: "string" },
+  "batch-size": { type: "string" },
+  lr: { type: "string" },
+  momentum: { type: "string" },
+  "step-size": { type: "string" },
+  gamma: { type: "string" },
+  weights: { type: "string" },
+  device: { type: "string" },
+  out: { type: "string" },
+  resume: { type: "string" },
+  workers: { type: "string" },
+  seed: { type: "string" },
+  json: { type: "boolean" },
+  "cache-features": { type: "boolean" },
+  "no-report": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+export function usage(command: string): string {
+  return `usage: npm run ${command} -- [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--momentum X]
+       [--step-size N] [--gamma X] [--weights imagenet|none|FILE] [--device cpu|cuda|cuda:N]
+       [--out DIR] [--resume DIR] [--workers N] [--seed N] [--json] [--no-report]${command === "feature-extract" ? "\n       [--cache-features]" : ""}`;
+}
+
+export async function trainCommand(mode: Mode, argv: string[]): Promise<number> {
+  const command = mode === "finetune" ? "finetune" : "feature-extract";
+  const { values: flags } = parseFlags(argv, FLAGS);
+  if (flags.help) {
+    process.stdout.write(usage(command) + "\n");
+    return 0;
+  }
+  const resumeDir = flags.resume;
+  const resumed = resumeDir ? await loadCheckpoint(resumeDir).catch((err: Error) => { throw new UsageError(err.message); }) : null;
+  const previous = resumed?.state.settings;
+  if (previous && previous.mode !== mode) throw new UsageError(`${resumeDir} holds a ${previous.mode} run, not ${mode}`);
+
+  const settings: RunSettings = {
+    mode,
+    arch: "resnet18",
+    data: path.resolve(flags.data ?? previous?.data ?? path.join(ROOT, "data", "hymenoptera_data")),
+    epochs: intFlag(flags.epochs, "epochs", previous?.epochs ?? 25),
+    batchSize: intFlag(flags["batch-size"], "batch-size", previous?.batchSize ?? 4),
+    lr: numberFlag(flags.lr, "lr", previous?.lr ?? 0.001, { min: 0, exclusiveMin: true }),
+    momentum: numberFlag(flags.momentum, "momentum", previous?.momentum ?? 0.9, { min: 0 }),
+    stepSize: intFlag(flags["step-size"], "step-size", previous?.stepSize ?? 7),
+    gamma: numberFlag(flags.gamma, "gamma", previous?.gamma ?? 0.1, { min: 0, exclusiveMin: true }),
+    weights: flags.weights ?? previous?.weights ?? "imagenet",
+    seed: intFlag(flags.seed, "seed", previous?.seed ?? 0, 0),
+    device: flags.device ?? previous?.device ?? defaultDevice(),
+  };
+  try {
+    checkDevice(settings.device, "--device");
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const workers = intFlag(flags.workers, "workers", Math.max(2, require("os").availableParallelism()));
+  const weights = settings.weights === "none" ? null : settings.weights;
+  if (weights !== null && weights !== "imagenet" && weights !== "IMAGENET1K_V1" && !fs.existsSync(weights)) {
+    throw new UsageError(`--weights: ${weights} does not exist (use imagenet, none or a weights file)`);
+  }
+  const out = path.resolve(resumeDir ?? flags.out ?? path.join(ROOT, "runs", command));
+  if (!resumeDir && fs.existsSync(path.join(out, MODEL_FILE))) {
+    throw new UsageError(`${out} already holds a model; choose another --out, or continue it with --resume ${out}`);
+  }
+
+  if (flags.data !== undefined && !fs.existsSync(settings.data)) throw new UsageError(`--data: ${settings.data} does not exist`);
+  if (!fs.existsSync(settings.data) && flags.data === undefined && !previous) {
+    const { fetchData } = await import("../hub");
+    process.stderr.write(`${command}: ${settings.data} is missing; fetching the tutorial's data set\n`);
+    await fetchData({ dest: path.dirname(settings.data) });
+  }
+  manualSeed(settings.seed);
+  const { dataloaders, datasets, classNames } = tutorialData(settings.data, { batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed });
+  if (resumed && resumed.state.classes.join("\n") !== classNames.join("\n")) {
+    throw new UsageError(`${resumeDir} was trained on classes [${resumed.state.classes.join(", ")}], but ${settings.data} has [${classNames.join(", ")}]`);
+  }
+
+  const { model, trainable } = await tutorialModel(mode, classNames.length, resumed ? null : weights);
+  model.to(settings.device);
+  const optimizer = tutorialOptimizer(trainable, settings.lr, settings.momentum);
+  const scheduler = new StepLR(optimizer, { stepSize: settings.stepSize, gamma: settings.gamma });
+  if (resumed) {
+    model.loadStateDict(resumed.model);
+    optimizer.loadMomentumBuffers(trainable.map((_, i) => resumed.momentum.get(i) ?? null));
+    scheduler.loadStateDict(resumed.state.scheduler);
+  }
+
+  fs.mkdirSync(out, { recursive: true });
+  const meta = { classes: classNames, settings };
+  const report = (r: EpochRecord) => {
+    const line = { epoch: r.epoch, phase: r.phase, loss: round(r.loss), acc: round(r.acc), seconds: round(r.seconds, 2), images: r.images };
+    process.stdout.write(flags.json ? JSON.stringify(line) + "\n" : `epoch ${r.epoch}/${settings.epochs - 1} ${r.phase.padEnd(5)} loss ${r.loss.toFixed(4)} acc ${r.acc.toFixed(4)} (${r.seconds.toFixed(1)} s)\n`);
+  };
+  const finish = (bestAcc: number, started: number) => {
+    const seconds = (Date.now() - started) / 1000;
+    const checkpoint = path.join(out, MODEL_FILE);
+    if (flags.json) {
+      process.stdout.write(JSON.stringify({ bestValAcc: bestAcc, seconds: round(seconds, 2), checkpoint }) + "\n");
+    } else {
+      process.stdout.write(`Training complete in ${Math.floor(seconds / 60)}m ${Math.round(seconds % 60)}s\nBest val Acc: ${bestAcc.toFixed(4)}\nSaved ${checkpoint}\n`);
+    }
+  };
+  if (flags["cache-features"]) {
+    if (mode !== "feature-extract") throw new UsageError("--cache-features is for feature-extract only");
+    if (resumed) throw new UsageError("--cache-features runs cannot be resumed (they take seconds)");
+    const started = Date.now();
+    const probeSets = { train: datasetWithValTransform(datasets.train.root), val: datasets.val };
+    const cached = {
+      train: await extractFeatures(model, probeSets.train, { numWorkers: workers, device: settings.device }),
+      val: await extractFeatures(model, probeSets.val, { numWorkers: workers, device: settings.device }),
+    };
+    const { bestAcc, history } = await trainLinearProbe(model.fc, optimizer, scheduler, cached, {
+      numEpochs: settings.epochs, batchSize: settings.batchSize, seed: settings.seed, onEpoch: report,
+    });
+    const { save } = await import("../serialization");
+    await save(model.stateDict(), path.join(out, MODEL_FILE), { ...modelMetadata({ ...meta, bestValAcc: bestAcc }), method: "cache-features" });
+    await writeJsonAtomic(path.join(out, HISTORY_FILE), history);
+    finish(bestAcc, started);
+    return 0;
+  }
+  const sizes = { train: datasets.train.length, val: datasets.val.length };
+  let bar: PhaseProgress | null = null;
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(`\n${command}: stopping after this batch (Ctrl-C again to quit at once)\n`);
+    controller.abort();
+  };
+  process.on("SIGINT", onSigint);
+  const started = Date.now();
+  let lastSaved = resumed ? resumed.state.epoch : -1;
+  try {
+    const result = await trainModel(model, new CrossEntropyLoss(), optimizer, scheduler, {
+      dataloaders,
+      numEpochs: settings.epochs,
+      device: settings.device,
+      bestPath: path.join(out, MODEL_FILE),
+      bestMetadata: modelMetadata(meta),
+      signal: controller.signal,
+      resume: resumed
+        ? { startEpoch: resumed.state.epoch + 1, bestAcc: resumed.state.bestAcc, bestWeights: resumed.best, history: resumed.state.history }
+        : undefined,
+      onBatch: ({ epoch, phase, images, loss }) => {
+        if (flags.json) return;
+        if (!bar) bar = phaseProgress(`epoch ${epoch}/${settings.epochs - 1} ${phase}`, sizes[phase]);
+        bar.update(images, loss);
+      },
+      onEpoch: (r) => {
+        bar?.stop();
+        bar = null;
+        report(r);
+      },
+      onEpochEnd: async (state) => {
+        await saveCheckpoint(out, { epoch: state.epoch, bestAcc: state.bestAcc, history: state.history, scheduler: scheduler.stateDict(), ...meta }, model.stateDict(), state.bestWeights, optimizer);
+        await writeJsonAtomic(path.join(out, HISTORY_FILE), state.history);
+        lastSaved = state.epoch;
+      },
+    });
+    finish(result.bestAcc, started);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof TrainingInterrupted)) throw err;
+    (bar as PhaseProgress | null)?.stop();
+    if (lastSaved < 0) {
+      // No epoch finished: save the starting point, so --resume still has something to continue.
+      const initial = cloneStateDict(model.stateDict());
+      try {
+        await saveCheckpoint(out, { epoch: -1, bestAcc: 0, history: [], scheduler: scheduler.stateDict(), ...meta }, initial, initial, optimizer);
+      } finally {
+        disposeStateDict(initial);
+      }
+    }
+    process.stderr.write(
+      `${command}: interrupted in epoch ${err.epoch}; ${path.join(out, CHECKPOINT_FILE)} holds the state after epoch ${lastSaved}.\n` +
+        `Resume with: npm run ${command} -- --resume ${out}\n`,
+    );
+    return 130;
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
+function round(x: number, digits = 4): number {
+  return Number(x.toFixed(digits));
+}

@@ -1,0 +1,127 @@
+// --cache-features: a linear probe. The frozen backbone runs once per image, in
+// eval mode and without augmentation; fc then trains on the cached features.
+// This is not the tutorial's feature extraction: there every epoch sees new
+// random crops and flips, and BatchNorm's running statistics keep adapting to
+// the new data set (the backbone runs in train mode); here both are given up
+// for a run that is many times faster.
+import { DataLoader } from "../data/dataLoader";
+import { Dataset } from "../data/dataLoader";
+import { noGrad } from "../grad";
+import { ResNet } from "../models/resnet";
+import { addon } from "../native";
+import { Linear } from "../nn/linear";
+import { SGD } from "../optim/sgd";
+import { StepLR } from "../optim/stepLR";
+import { tensor, Tensor } from "../tensor";
+import { cloneStateDict, disposeStateDict } from "./stateDicts";
+import { EpochRecord, Phase } from "./trainModel";
+
+export interface FeatureSet {
+  features: Float32Array; // N x dim
+  labels: number[];
+  dim: number;
+}
+
+/** Runs `model`'s backbone over a data set once, in eval mode. */
+export async function extractFeatures(model: ResNet, dataset: Dataset, { batchSize = 32, numWorkers, device = "cpu" }: { batchSize?: number; numWorkers?: number; device?: string }): Promise<FeatureSet> {
+  const wasTraining = model.training;
+  model.eval();
+  const chunks: Float32Array[] = [];
+  const labels: number[] = [];
+  let dim = 0;
+  try {
+    for await (const [inputs, targets] of new DataLoader(dataset, { batchSize, shuffle: false, numWorkers })) {
+      const x = device === "cpu" ? inputs : inputs.to(device);
+      const f = await noGrad(() => model.queue.run(() => model.native.features(x, false)));
+      dim = f.shape[1];
+      chunks.push((await f.data()) as Float32Array);
+      for (const v of (await targets.data()) as BigInt64Array) labels.push(Number(v));
+      f.dispose();
+      if (x !== inputs) x.dispose();
+      inputs.dispose();
+      targets.dispose();
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  const features = new Float32Array(labels.length * dim);
+  let offset = 0;
+  for (const c of chunks) {
+    features.set(c, offset);
+    offset += c.length;
+  }
+  return { features, labels, dim };
+}
+
+/** Mini-batches of cached features, reshuffled each epoch with a seeded generator. */
+function* batches(set: FeatureSet, batchSize: number, shuffle: boolean, random: () => number): Generator<[Tensor, Tensor]> {
+  const order = set.labels.map((_, i) => i);
+  if (shuffle) {
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+  }
+  for (let start = 0; start < order.length; start += batchSize) {
+    const idx = order.slice(start, start + batchSize);
+    const x = new Float32Array(idx.length * set.dim);
+    idx.forEach((i, k) => x.set(set.features.subarray(i * set.dim, (i + 1) * set.dim), k * set.dim));
+    yield [tensor(x, [idx.length, set.dim]), tensor(BigInt64Array.from(idx, (i) => BigInt(set.labels[i])))];
+  }
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** train_model's loop over cached features: the best val accuracy's fc is kept and restored. */
+export async function trainLinearProbe(
+  fc: Linear,
+  optimizer: SGD,
+  scheduler: StepLR | null,
+  data: { train: FeatureSet; val: FeatureSet },
+  { numEpochs, batchSize, seed = 0, onEpoch }: { numEpochs: number; batchSize: number; seed?: number; onEpoch?: (r: EpochRecord) => void },
+): Promise<{ bestAcc: number; history: EpochRecord[] }> {
+  const random = mulberry32(seed);
+  const history: EpochRecord[] = [];
+  let bestAcc = 0;
+  let best = cloneStateDict(fc.stateDict());
+  try {
+    for (let epoch = 0; epoch < numEpochs; epoch++) {
+      for (const phase of ["train", "val"] as Phase[]) {
+        const started = process.hrtime.bigint();
+        const set = data[phase];
+        let loss = 0;
+        let correct = 0;
+        for (const [x, y] of batches(set, batchSize, phase === "train", random)) {
+          const r = await addon.trainStep(fc.native, phase === "train" ? optimizer.native : null, x, y, phase === "train");
+          loss += r.loss * x.shape[0];
+          correct += r.correct;
+          x.dispose();
+          y.dispose();
+        }
+        if (phase === "train" && scheduler) scheduler.step();
+        const n = set.labels.length;
+        const record = { epoch, phase, loss: loss / n, acc: correct / n, seconds: Number(process.hrtime.bigint() - started) / 1e9, images: n };
+        history.push(record);
+        if (phase === "val" && record.acc > bestAcc) {
+          bestAcc = record.acc;
+          disposeStateDict(best);
+          best = cloneStateDict(fc.stateDict());
+        }
+        onEpoch?.(record);
+      }
+    }
+    fc.loadStateDict(best);
+  } finally {
+    disposeStateDict(best);
+  }
+  return { bestAcc, history };
+}

@@ -1,0 +1,70 @@
+// The tutorial's set-up: its transforms, its data loaders, its two models.
+import * as fs from "fs";
+import * as path from "path";
+import { DataLoader } from "../data/dataLoader";
+import { ImageFolder } from "../datasets/imageFolder";
+import { Linear } from "../nn/linear";
+import { resnet18, ResNet } from "../models/resnet";
+import { SGD } from "../optim/sgd";
+import * as T from "../transforms";
+
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
+export const IMAGENET_STD = [0.229, 0.224, 0.225];
+
+export type Mode = "finetune" | "feature-extract";
+
+export const dataTransforms = {
+  train: () =>
+    new T.Compose([new T.RandomResizedCrop(224), new T.RandomHorizontalFlip(), new T.ToTensor(), new T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]),
+  val: () => new T.Compose([new T.Resize(256), new T.CenterCrop(224), new T.ToTensor(), new T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]),
+};
+
+export interface LoaderOptions {
+  batchSize: number;
+  numWorkers?: number;
+  seed?: number;
+  limit?: number;
+}
+
+/** ImageFolders for `dir`/train and `dir`/val, with the same classes, and their loaders. */
+export function tutorialData(dir: string, { batchSize, numWorkers, seed }: LoaderOptions) {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`data folder ${dir} does not exist`);
+  for (const phase of ["train", "val"]) {
+    const sub = path.join(dir, phase);
+    if (!fs.existsSync(sub)) throw new Error(`data folder ${dir} has no ${phase}/ folder (expected ${sub})`);
+  }
+  const datasets = {
+    train: new ImageFolder(path.join(dir, "train"), { transform: dataTransforms.train() }),
+    val: new ImageFolder(path.join(dir, "val"), { transform: dataTransforms.val() }),
+  };
+  const a = datasets.train.classes.join(", ");
+  const b = datasets.val.classes.join(", ");
+  if (a !== b) throw new Error(`train and val have different classes: train has [${a}], val has [${b}]`);
+  const dataloaders = {
+    train: new DataLoader(datasets.train, { batchSize, shuffle: true, numWorkers, seed }),
+    val: new DataLoader(datasets.val, { batchSize, shuffle: true, numWorkers, seed: seed === undefined ? undefined : seed + 1 }),
+  };
+  return { datasets, dataloaders, classNames: datasets.train.classes };
+}
+
+/** A data set folder seen through the val transform: no augmentation, as a feature cache needs. */
+export function datasetWithValTransform(root: string): ImageFolder {
+  return new ImageFolder(root, { transform: dataTransforms.val() });
+}
+
+/**
+ * The tutorial's model for a mode: ResNet-18 with a new fc of `numClasses`
+ * outputs; for feature extraction every other parameter is frozen and only fc
+ * is given to the optimizer.
+ */
+export async function tutorialModel(mode: Mode, numClasses: number, weights: string | null): Promise<{ model: ResNet; trainable: ReturnType<ResNet["parameters"]> }> {
+  const model = weights === null ? resnet18() : await resnet18({ weights });
+  if (mode === "feature-extract") for (const p of model.parameters()) p.requiresGrad = false;
+  const fc = new Linear(model.fc.inFeatures, numClasses);
+  model.fc = fc;
+  return { model, trainable: mode === "feature-extract" ? fc.parameters() : model.parameters() };
+}
+
+export function tutorialOptimizer(params: ReturnType<ResNet["parameters"]>, lr: number, momentum: number): SGD {
+  return new SGD(params, { lr, momentum });
+}

@@ -17,4 +17,6 @@ export { trainModel, evaluate, TrainingInterrupted, cloneStateDict } from "./tra
 export type { EpochRecord, TrainOptions, TrainResult } from "./train";
 export * as utils from "./viz";
 export { visualizeModel, writeReport } from "./viz";
-// [training exports]
+export { loadClassifier, Classifier } from "./classifier";
+export type { Prediction } from "./classifier";
+export { dataTransforms, IMAGENET_MEAN, IMAGENET_STD } from "./train/tutorial";

@@ -44,3 +44,6 @@ const build = spawnSync(
   { cwd: root, stdio: "inherit" },
 );
 if (build.status !== 0) fail("the native build failed (see above)");
+
+// Titles and charts in the pictures need a font.
+require("./viz-deps").ensureVizPackages();

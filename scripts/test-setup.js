@@ -11,3 +11,6 @@ if (!probe()) {
   aptInstall(["python3-torch", "python3-torchvision", "python3-pil"], "parity tests compare against PyTorch");
   if (!probe()) console.warn("torch-transfer: Python's torch/torchvision not found; parity tests will fail (install python3-torchvision)");
 }
+
+// The report test opens report.html in headless Chromium.
+require("./viz-deps").ensureVizPackages({ tests: true });

@@ -112,13 +112,18 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     const line = { epoch: r.epoch, phase: r.phase, loss: round(r.loss), acc: round(r.acc), seconds: round(r.seconds, 2), images: r.images };
     process.stdout.write(flags.json ? JSON.stringify(line) + "\n" : `epoch ${r.epoch}/${settings.epochs - 1} ${r.phase.padEnd(5)} loss ${r.loss.toFixed(4)} acc ${r.acc.toFixed(4)} (${r.seconds.toFixed(1)} s)\n`);
   };
-  const finish = (bestAcc: number, started: number) => {
+  const finish = async (bestAcc: number, history: EpochRecord[], started: number) => {
     const seconds = (Date.now() - started) / 1000;
+    if (!flags["no-report"]) {
+      const { writeReport } = await import("../viz");
+      await writeReport({ outDir: out, settings: { ...settings, bestValAcc: bestAcc }, history, classNames, model, valLoader: dataloaders.val, device: settings.device });
+    }
     const checkpoint = path.join(out, MODEL_FILE);
     if (flags.json) {
       process.stdout.write(JSON.stringify({ bestValAcc: bestAcc, seconds: round(seconds, 2), checkpoint }) + "\n");
     } else {
       process.stdout.write(`Training complete in ${Math.floor(seconds / 60)}m ${Math.round(seconds % 60)}s\nBest val Acc: ${bestAcc.toFixed(4)}\nSaved ${checkpoint}\n`);
+      if (!flags["no-report"]) process.stdout.write(`Report: ${path.join(out, "report.html")}\n`);
     }
   };
   if (flags["cache-features"]) {
@@ -136,7 +141,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     const { save } = await import("../serialization");
     await save(model.stateDict(), path.join(out, MODEL_FILE), { ...modelMetadata({ ...meta, bestValAcc: bestAcc }), method: "cache-features" });
     await writeJsonAtomic(path.join(out, HISTORY_FILE), history);
-    finish(bestAcc, started);
+    await finish(bestAcc, history, started);
     return 0;
   }
   const sizes = { train: datasets.train.length, val: datasets.val.length };
@@ -177,7 +182,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
         lastSaved = state.epoch;
       },
     });
-    finish(result.bestAcc, started);
+    await finish(result.bestAcc, result.history, started);
     return 0;
   } catch (err) {
     if (!(err instanceof TrainingInterrupted)) throw err;

@@ -2,7 +2,7 @@
 import { checkBoolean, invalid, withCallerStack } from "../check";
 import { checkDevice } from "../device";
 import { isGradEnabled } from "../grad";
-import { NativeModule } from "../native";
+import { addon, NativeModule, NativeSGD } from "../native";
 import { checkTensor, Tensor } from "../tensor";
 import { SerialQueue } from "./serial";
 
@@ -86,6 +86,20 @@ export class Module {
       if (source !== undefined) target.copy_(source);
     }
     return { missingKeys, unexpectedKeys };
+  }
+
+  /**
+   * @internal One batch of training or evaluation in a single native call:
+   * forward, cross-entropy, and when training, backward and the optimizer step.
+   * Wrappers such as data-parallel training override it.
+   */
+  runBatch(optimizer: NativeSGD | null, inputs: Tensor, labels: Tensor, train: boolean): Promise<{ loss: number; correct: number }> {
+    return this.queue.run(() => addon.trainStep(this.native, optimizer, inputs, labels, train));
+  }
+
+  /** @internal Sums per-phase totals (loss, correct, images) across workers; one worker has nothing to add. */
+  async reduceTotals(totals: number[]): Promise<number[]> {
+    return totals;
   }
 
   /** Runs the module on `input`; gradients are recorded unless inside noGrad(). */

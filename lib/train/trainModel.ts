@@ -6,7 +6,6 @@ import * as path from "path";
 import { invalid } from "../check";
 import { checkDevice, defaultDevice } from "../device";
 import { noGrad, withGradEnabled } from "../grad";
-import { addon } from "../native";
 import { CrossEntropyLoss } from "../nn/loss";
 import { Module, StateDict } from "../nn/module";
 import { SGD } from "../optim/sgd";
@@ -142,7 +141,7 @@ async function runPhase(
     try {
       // One crossing per batch: forward, loss, backward and the SGD step in C++.
       const { loss, correct } = await withGradEnabled(phase === "train", () =>
-        model.queue.run(() => addon.trainStep(model.native, phase === "train" ? optimizer.native : null, onDevice[0], onDevice[1], phase === "train")),
+        model.runBatch(phase === "train" ? optimizer.native : null, onDevice[0], onDevice[1], phase === "train"),
       );
       runningLoss += loss * n;
       corrects += correct;
@@ -156,6 +155,7 @@ async function runPhase(
     }
     if (signal?.aborted) throw new TrainingInterrupted(epoch, Math.floor(completedEpochs));
   }
+  [runningLoss, corrects, images] = await model.reduceTotals([runningLoss, corrects, images]);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (images === 0) throw new Error(`the ${phase} data loader gave no batches`);
   return { epoch, phase, loss: runningLoss / images, acc: corrects / images, seconds, images };

@@ -4,6 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { addon, DtypeName } from "../../lib/native";
+import { contiguousStrides } from "../../lib/serialization/storage";
 import { Tensor } from "../../lib/tensor";
 
 export const PY_WRITE_RAW = `
@@ -20,16 +21,6 @@ def write_raw(folder, name, tensors):
 `;
 
 const DTYPES: Record<string, DtypeName> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", uint8: "uint8" };
-
-function contiguousStrides(shape: number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  return strides;
-}
 
 export function readRaw(folder: string, name: string): Map<string, Tensor> {
   const manifest = JSON.parse(fs.readFileSync(path.join(folder, `${name}.json`), "utf8")) as {

@@ -1,5 +1,5 @@
 // The commands end to end on a few of the tutorial's images, and their refusals.
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -77,6 +77,37 @@ test("--resume continues a run from its checkpoint", () => {
   const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
   expect(lines.slice(0, 2).map((l) => [l.epoch, l.phase])).toEqual([[1, "train"], [1, "val"]]);
   expect(JSON.parse(fs.readFileSync(path.join(out, "history.json"), "utf8"))).toHaveLength(4);
+});
+
+test("Ctrl-C finishes the batch, saves a checkpoint, exits 130 with how to resume, and --resume goes on", async () => {
+  const out = path.join(tmp, "interrupted");
+  const child = spawn(process.execPath, [CLI("finetune"), "--data", small, "--epochs", "3", "--weights", "none", "--out", out, "--json", "--no-report"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  let sent = false;
+  child.stderr.on("data", (d) => (stderr += d));
+  const status = await new Promise<number | null>((resolve) => {
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      // Interrupt during epoch 0's val phase, once its train phase has reported.
+      if (!sent && stdout.includes('"phase":"train"')) {
+        sent = true;
+        child.kill("SIGINT");
+      }
+    });
+    child.on("close", (code) => resolve(code));
+  });
+  expect(sent).toBe(true);
+  expect(status).toBe(130);
+  expect(stderr).toMatch(/interrupted in epoch \d/);
+  expect(stderr).toContain(`Resume with: npm run finetune -- --resume ${out}`);
+  expect(fs.existsSync(path.join(out, "checkpoint.safetensors"))).toBe(true);
+  const resumed = run("finetune", ["--resume", out, "--json", "--no-report"]);
+  expect(resumed.status).toBe(0);
+  const phases = resumed.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((l) => l.phase);
+  expect(phases[phases.length - 1]).toMatchObject({ epoch: 2, phase: "val" });
 });
 
 describe("refusals: one line, exit 2 for usage, nothing saved is lost", () => {

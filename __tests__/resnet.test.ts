@@ -27,6 +27,8 @@ with torch.no_grad():
             mod.running_mean.uniform_(-0.2, 0.2); mod.running_var.uniform_(0.5, 1.5)
             mod.weight.uniform_(0.5, 1.5); mod.bias.uniform_(-0.2, 0.2)
 write_raw(folder, "weights", m.state_dict())
+torch.save(m.state_dict(), folder + "/zip.pth")
+torch.save(m.state_dict(), folder + "/legacy.pth", _use_new_zipfile_serialization=False)
 x = torch.randn(2, 3, 112, 112)
 m.eval()
 with torch.no_grad():
@@ -83,6 +85,28 @@ test("gives torchvision's logits in eval and train mode from torchvision's weigh
   const mean = (await model.stateDict().get("bn1.running_mean")!.data()) as Float32Array;
   expect(maxAbsDiff(mean, (await io.get("bn1_mean_after")!.data()) as Float32Array)).toBeLessThan(1e-6);
   expect(await model.stateDict().get("bn1.num_batches_tracked")!.item()).toBe(1);
+});
+
+describe.each(["zip.pth", "legacy.pth"])("torchvision's %s", (file) => {
+  test("loads through weights: and gives torchvision's logits in eval and train mode; a safetensors round trip keeps them", async () => {
+    const io = readRaw(dir, "io");
+    const expectedEval = (await io.get("eval")!.data()) as Float32Array;
+    const expectedTrain = (await io.get("train")!.data()) as Float32Array;
+    const check = async (model: tt.models.ResNet) => {
+      model.eval();
+      const e = await tt.noGrad(() => model.forward(io.get("input")!));
+      expect(maxAbsDiff((await e.data()) as Float32Array, expectedEval)).toBeLessThan(LOGIT_TOLERANCE);
+      model.train();
+      const t = await model.forward(io.get("input")!);
+      expect(maxAbsDiff((await t.data()) as Float32Array, expectedTrain)).toBeLessThan(LOGIT_TOLERANCE);
+    };
+    const model = await tt.models.resnet18({ numClasses: 10, weights: path.join(dir, file) });
+    const fresh = await tt.load(path.join(dir, file)); // before train mode moves the BatchNorm statistics
+    await check(model);
+    const copy = path.join(dir, `${file}.safetensors`);
+    await tt.save(fresh, copy);
+    await check(await tt.models.resnet18({ numClasses: 10, weights: copy }));
+  });
 });
 
 test("replaces fc with a new Linear that the model then uses", async () => {

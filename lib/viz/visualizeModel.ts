@@ -69,10 +69,11 @@ export async function visualizeModel(model: Classifier, dataloader: BatchSource,
   checkClassifier(model);
   checkBatchSource(dataloader, "dataloader");
   if (typeof options !== "object" || options === null) throw invalid("options object", "options", options);
-  const { numImages = 6, out = "predictions.png", classNames, unnormalize = "imagenet" } = options;
+  const { numImages = 6, out = "predictions.png", unnormalize = "imagenet" } = options;
   checkInteger(numImages, "numImages", 1);
   checkString(out, "out");
-  checkClassNames(classNames);
+  // Like the tutorial's class_names: by default, the classes of the loader's ImageFolder.
+  const classNames = checkClassNames(options.classNames) ?? datasetClasses(dataloader);
   const mean = checkUnnormalize(unnormalize);
   const device = resolveDevice(options.device);
 
@@ -152,6 +153,11 @@ export async function visualizeModel(model: Classifier, dataloader: BatchSource,
     .toBuffer();
   await writeFileAtomic(out, png);
   return { file: out, width, height, predictions, layout, overlay };
+}
+
+function datasetClasses(loader: BatchSource): string[] | undefined {
+  const classes = (loader as { dataset?: { classes?: unknown } }).dataset?.classes;
+  return Array.isArray(classes) && classes.every((c) => typeof c === "string") ? classes : undefined;
 }
 
 export function checkClassNames(classNames: unknown, name = "classNames"): string[] | undefined {

@@ -1,6 +1,8 @@
 // Runtime switches: CUDA presence, intra-op threads, the random seed.
 #include "runtime.h"
 
+#include <torch/version.h>
+
 #include "async_call.h"
 
 namespace tt {

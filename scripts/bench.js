@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+// npm run bench -- [--data DIR] [--threads N] [--workers N] [--out FILE] [--quick]
+//                  [--only a,b] [--malloc-env] [--malloc-compare] [--requests N]
+//
+// Runs PyTorch's transfer-learning tutorial (Debian's /usr/bin/python3 with
+// torchvision) and ours on the same data with the same thread count, in the
+// same run, each part in its own process; prints a table with ratios (Python
+// time / ours: above 1 means ours is faster) and writes it as JSON.
+// Parts: weights, load, flops, decode, train, cache, serve (all by default).
+"use strict";
+const { spawnSync } = require("child_process");
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const { parseArgs } = require("util");
+const { formatTable, buildRows } = require("./bench/table");
+
+const ROOT = path.resolve(__dirname, "..");
+const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+const PARTS = ["weights", "load", "flops", "decode", "train", "cache", "serve"];
+// glibc: serve large blocks from the heap instead of fresh mmaps, and keep freed memory
+// instead of trimming it, so each step does not page-fault its activations in again.
+const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(2 ** 32) };
+
+const { values: flags } = parseArgs({
+  options: {
+    data: { type: "string" },
+    threads: { type: "string" },
+    workers: { type: "string" },
+    out: { type: "string" },
+    quick: { type: "boolean" },
+    only: { type: "string" },
+    requests: { type: "string" },
+    "malloc-env": { type: "boolean" },
+    "malloc-compare": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (flags.help) {
+  process.stdout.write(fs.readFileSync(__filename, "utf8").split("\n").slice(1, 9).map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
+  process.exit(0);
+}
+const positive = (v, name, fallback) => {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive integer, got ${v}`);
+  return n;
+};
+const data = path.resolve(flags.data ?? path.join(ROOT, "..", "shared", "data", "hymenoptera_data"));
+if (!fs.existsSync(path.join(data, "train")) || !fs.existsSync(path.join(data, "val"))) {
+  console.error(`bench: ${data} has no train/ and val/ folders (pass --data DIR)`);
+  process.exit(2);
+}
+const threads = positive(flags.threads, "threads", os.availableParallelism());
+// The CLI's default: as many decoders at once as cores, at least two.
+const workers = positive(flags.workers, "workers", Math.max(2, os.availableParallelism()));
+const quick = !!flags.quick;
+const limit = quick ? { train: 48, val: 32 } : null;
+const requests = positive(flags.requests, "requests", quick ? 32 : 160);
+const only = flags.only ? flags.only.split(",") : PARTS;
+for (const p of only) if (!PARTS.includes(p)) throw new Error(`--only: unknown part ${p} (parts: ${PARTS.join(", ")})`);
+const outFile = path.resolve(flags.out ?? "bench-results.json");
+const mallocEnv = flags["malloc-env"] ? MALLOC_ENV : {};
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "tt-bench-"));
+
+function run(label, command, args, extraEnv = {}) {
+  const started = Date.now();
+  process.stderr.write(`bench: ${label} ... `);
+  const env = { ...process.env, TORCH_TRANSFER_NUM_THREADS: String(threads), ...mallocEnv, ...extraEnv };
+  delete env.OMP_NUM_THREADS;
+  const r = spawnSync(command, args, { cwd: ROOT, env, encoding: "utf8", maxBuffer: 64 << 20 });
+  const seconds = (Date.now() - started) / 1000;
+  if (r.status !== 0) {
+    process.stderr.write(`failed (${seconds.toFixed(1)} s)\n${r.stderr}\n`);
+    throw new Error(`bench: ${label} failed`);
+  }
+  process.stderr.write(`${seconds.toFixed(1)} s\n`);
+  const lines = r.stdout.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]);
+}
+const python = (label, script, args, env) => run(label, PYTHON, [path.join(__dirname, "bench", script), ...args], env);
+const node = (label, script, args, env) => run(label, process.execPath, [path.join(__dirname, "bench", script), JSON.stringify(args)], env);
+const tool = (command, args, env) => python(`python ${command}`, "tools.py", [command, JSON.stringify({ threads, ...args })], env);
+
+const started = Date.now();
+const results = {
+  machine: {
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model,
+    os: fs.existsSync("/etc/os-release") ? (fs.readFileSync("/etc/os-release", "utf8").match(/^PRETTY_NAME="?([^"\n]*)/m) || [])[1] : os.platform(),
+    node: process.version,
+    loadAverageAtStart: os.loadavg(),
+  },
+  settings: { data, threads, workers, quick, limit, requests, concurrency: 8, mallocEnv: flags["malloc-env"] ? MALLOC_ENV : null, weights: "random init (weights=None): the ImageNet file cannot be downloaded here" },
+};
+
+try {
+  const needWeights = only.some((p) => ["weights", "load", "serve"].includes(p));
+  if (needWeights) results.weights = tool("weights", { out: work });
+  if (only.includes("load")) {
+    const file = path.join(work, "resnet18-1000.pth");
+    results.load = { python: tool("load", { file }), ours: node("ours load", "load.js", { file }) };
+  }
+  if (only.includes("flops")) {
+    results.flops = {
+      mm: tool("mm", {}),
+      python: tool("step", { steps: quick ? 4 : 8 }),
+      ours: node("ours step", "train.js", { data, workers, seed: 0, steps: quick ? 4 : 8 }).step,
+    };
+  }
+  if (only.includes("decode")) {
+    results.decode = { python: tool("decode", { data, limit }), ours: node("ours decode", "decode.js", { data, workers, limit }) };
+  }
+  const modes = ["finetune", "feature-extract"];
+  if (only.includes("train")) {
+    results.train = {
+      python: python("python tutorial, 1 epoch of each mode", "tutorial.py", [JSON.stringify({ data, threads, modes, epochs: 1, limit, seed: 0 })]),
+      ours: node("ours trainModel, 1 epoch of each mode", "train.js", { data, workers, seed: 0, modes, epochs: 1, limit }),
+    };
+  }
+  if (only.includes("cache")) {
+    results.cache = node("ours --cache-features, 25 epochs", "train.js", { data, workers, seed: 0, cacheEpochs: 25, limit }).cacheFeatures;
+  }
+  if (flags["malloc-compare"]) {
+    // The same train-step and fine-tune measurements again, with the malloc settings (or without, under --malloc-env).
+    const env = flags["malloc-env"] ? { MALLOC_MMAP_THRESHOLD_: "", MALLOC_TRIM_THRESHOLD_: "" } : MALLOC_ENV;
+    const steps = quick ? 4 : 8;
+    results.mallocCompare = {
+      env: flags["malloc-env"] ? "unset" : MALLOC_ENV,
+      python: {
+        step: tool("step", { steps }, env),
+        train: python("python tutorial finetune (malloc compare)", "tutorial.py", [JSON.stringify({ data, threads, modes: ["finetune"], epochs: 1, limit, seed: 0 })], env),
+      },
+      ours: {
+        step: node("ours step (malloc compare)", "train.js", { data, workers, seed: 0, steps }, env).step,
+        train: node("ours finetune (malloc compare)", "train.js", { data, workers, seed: 0, modes: ["finetune"], epochs: 1, limit }, env),
+      },
+    };
+  }
+  if (only.includes("serve")) {
+    results.serve = node("serving: classify and onnxruntime-node, 8 concurrent requests", "serve.js", {
+      data, dir: work, threads, requests, concurrency: 8, checkLogits: results.weights.checkLogits,
+    });
+  }
+} finally {
+  fs.rmSync(work, { recursive: true, force: true });
+}
+results.seconds = (Date.now() - started) / 1000;
+results.machine.loadAverageAtEnd = os.loadavg();
+results.rows = buildRows(results);
+fs.writeFileSync(outFile, JSON.stringify(results, null, 2) + "\n");
+process.stdout.write(formatTable(results) + `\nWrote ${outFile} (${results.seconds.toFixed(0)} s)\n`);

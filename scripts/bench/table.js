@@ -1,0 +1,105 @@
+// The bench's table: one row per figure, Python (or the reference) beside ours,
+// and a ratio oriented so that above 1 means ours is better (Python time / ours,
+// or our rate / the reference rate).
+"use strict";
+
+const GFLOP_FORWARD = 3.64; // ResNet-18 at 224: about 1.82 GMACs per image
+const GFLOP_TRAIN = 3 * GFLOP_FORWARD; // forward + backward (about twice the forward)
+
+const record = (side, mode, phase) => side.modes[mode].records.find((r) => r.phase === phase);
+
+function buildRows(r) {
+  const rows = [];
+  const add = (section, name, python, ours, kind, note) => {
+    const ratio = python == null || ours == null ? null : kind === "time" ? python / ours : kind === "rate" ? ours / python : null;
+    rows.push({ section, name, python, ours, unit: kind === "time" ? "s" : kind, ratio, note });
+  };
+  if (r.train) {
+    const { python: p, ours: o } = r.train;
+    const n = (side, phase) => record(side, "finetune", phase).images;
+    add("train", `finetune train phase (${n(p, "train")} images)`, record(p, "finetune", "train").seconds, record(o, "finetune", "train").seconds, "time");
+    add("train", `finetune val phase (${n(p, "val")} images)`, record(p, "finetune", "val").seconds, record(o, "finetune", "val").seconds, "time");
+    add("train", "feature-extract train phase", record(p, "feature-extract", "train").seconds, record(o, "feature-extract", "train").seconds, "time");
+    add("train", "feature-extract val phase", record(p, "feature-extract", "val").seconds, record(o, "feature-extract", "val").seconds, "time");
+    for (const mode of ["finetune", "feature-extract"]) {
+      add("train", `${mode} 25 epochs (25 x one epoch)`, 25 * p.modes[mode].wall, 25 * o.modes[mode].wall, "time");
+    }
+    add("train", "feature-extract val acc after 1 epoch", record(p, "feature-extract", "val").acc, record(o, "feature-extract", "val").acc, "acc", "random init");
+  }
+  if (r.cache && r.train) {
+    const tutorial25 = 25 * r.train.python.modes["feature-extract"].wall;
+    add("train", "feature-extract 25 epochs: tutorial (25 x 1 epoch) vs ours --cache-features", tutorial25, r.cache.wall, "time", "linear probe: another method");
+    add("train", "val acc: tutorial feature-extract (1 epoch) vs --cache-features (best of 25)", record(r.train.python, "feature-extract", "val").acc, r.cache.bestAcc, "acc", "random init");
+  }
+  if (r.decode) {
+    for (const phase of ["train", "val"]) {
+      const p = r.decode.python[phase], o = r.decode.ours[phase];
+      add("decode", `${phase} transform, images/s`, p.images / p.seconds, o.images / o.seconds, "rate");
+      add("decode", `${phase} transform, images per CPU-second`, p.images / p.cpuSeconds, o.images / o.cpuSeconds, "rate");
+    }
+  }
+  if (r.flops) {
+    const { python: p, ours: o, mm } = r.flops;
+    add("flops", "bare train step, batch 4, GFLOP/s", p.trainImagesPerSecond * GFLOP_TRAIN, o.trainImagesPerSecond * GFLOP_TRAIN, "rate");
+    add("flops", "eval forward, batch 4, GFLOP/s", p.evalImagesPerSecond * GFLOP_FORWARD, o.evalImagesPerSecond * GFLOP_FORWARD, "rate");
+    if (r.train) {
+      const ips = (side) => record(side, "finetune", "train").images / record(side, "finetune", "train").seconds;
+      add("flops", "finetune train phase (with data), GFLOP/s", ips(r.train.python) * GFLOP_TRAIN, ips(r.train.ours) * GFLOP_TRAIN, "rate");
+    }
+    add("flops", "machine: sgemm 2048x2048 (torch.mm, OpenBLAS), GFLOP/s", mm.gflops, null, "rate");
+  }
+  if (r.load) add("load", "tt.load vs torch.load, 46 MB ResNet-18 .pth (best of 3)", r.load.python.bestSeconds, r.load.ours.bestSeconds, "time");
+  if (r.serve) {
+    const { ours: o, onnxruntime: x } = r.serve;
+    if (x && !x.error) {
+      rows.push({ section: "serve", name: "(reference: onnxruntime-node; ours: classify)", python: null, ours: null, unit: "", ratio: null });
+      add("serve", "8 concurrent requests, images/s", x.imagesPerSecond, o.imagesPerSecond, "rate");
+      add("serve", "p50 latency", x.p50ms / 1000, o.p50ms / 1000, "time");
+      add("serve", "p99 latency", x.p99ms / 1000, o.p99ms / 1000, "time");
+      add("serve", "event loop's worst delay", x.maxEventLoopDelayMs / 1000, o.maxEventLoopDelayMs / 1000, "time");
+    } else {
+      add("serve", "classify, 8 concurrent requests, images/s", null, o.imagesPerSecond, "rate", x && x.error);
+    }
+  }
+  if (r.mallocCompare) {
+    const m = r.mallocCompare;
+    const base = r.flops, tr = r.train;
+    for (const side of ["python", "ours"]) {
+      if (base) add("malloc", `${side}: bare train step img/s, malloc env ${m.env === "unset" ? "unset" : "set"} vs not`, base[side].trainImagesPerSecond, m[side].step.trainImagesPerSecond, "rate", "ratio = with / without");
+      if (tr) add("malloc", `${side}: finetune train phase s, malloc env ${m.env === "unset" ? "unset" : "set"} vs not`, record(tr[side], "finetune", "train").seconds, record(m[side].train, "finetune", "train").seconds, "time");
+    }
+  }
+  return rows;
+}
+
+function fmt(v, unit) {
+  if (v == null) return "";
+  if (unit === "acc") return v.toFixed(3);
+  if (unit === "s") return v < 10 ? v.toFixed(2) : v.toFixed(1);
+  return v < 10 ? v.toFixed(2) : v.toFixed(1);
+}
+
+function formatTable(r) {
+  const rows = r.rows;
+  const head = ["", "Python / reference", "ours", "ratio"];
+  const body = rows.map((x) => [
+    `${x.name}${x.unit && x.unit !== "rate" && x.unit !== "acc" ? ` (${x.unit})` : ""}${x.note ? ` [${x.note}]` : ""}`,
+    fmt(x.python, x.unit), fmt(x.ours, x.unit), x.ratio == null ? "" : x.ratio.toFixed(2),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells) => "| " + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ") + " |";
+  const out = [line(head), "|" + widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|") + "|"];
+  let section = null;
+  rows.forEach((x, i) => {
+    if (x.section !== section) {
+      section = x.section;
+      out.push(line([`**${section}**`, "", "", ""]));
+    }
+    out.push(line(body[i]));
+  });
+  const s = r.settings;
+  out.push("", `threads ${s.threads}, decode workers ${s.workers}${s.quick ? ", --quick (subsampled)" : ""}; ${s.weights}; ratio above 1: ours is faster (Python time / ours, or our rate / the reference's)`);
+  return out.join("\n");
+}
+
+module.exports = { buildRows, formatTable, GFLOP_FORWARD, GFLOP_TRAIN };

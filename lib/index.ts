@@ -20,3 +20,4 @@ export { visualizeModel, writeReport } from "./viz";
 export { loadClassifier, Classifier } from "./classifier";
 export type { Prediction } from "./classifier";
 export { dataTransforms, IMAGENET_MEAN, IMAGENET_STD } from "./train/tutorial";
+export * as distributed from "./distributed";

@@ -47,6 +47,19 @@ export interface NativeSGD {
   setMomentumBuffer(index: number, buffer: NativeTensor | null): void;
 }
 
+export interface NativeProcessGroup {
+  readonly rank: number;
+  readonly size: number;
+  readonly backend: string;
+  readonly bytesAllReduced: number;
+  readonly bytesBroadcast: number;
+  readonly isDisposed: boolean;
+  allReduce(tensors: NativeTensor[]): Promise<void>;
+  broadcast(tensors: NativeTensor[], root: number): Promise<void>;
+  barrier(): Promise<void>;
+  dispose(): void;
+}
+
 export interface Addon {
   Tensor: { prototype: NativeTensor };
   Module: {
@@ -64,6 +77,17 @@ export interface Addon {
   crossEntropy(input: NativeTensor, target: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
   resizeImage(pixels: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number): Promise<Uint8Array>;
   trainStep(model: NativeModule, optimizer: NativeSGD | null, inputs: NativeTensor, labels: NativeTensor, train: boolean): Promise<{ loss: number; correct: number }>;
+  ProcessGroup: {
+    prototype: NativeProcessGroup;
+    create(backend: string, masterAddr: string, masterPort: number, rank: number, worldSize: number, timeoutMs: number): Promise<NativeProcessGroup>;
+  };
+  distributedAvailable(): boolean;
+  randperm(n: number, seed: number): number[];
+  ddpTrainStep(
+    model: NativeModule, optimizer: NativeSGD | null, inputs: NativeTensor, labels: NativeTensor, train: boolean,
+    group: NativeProcessGroup, broadcastBuffers: boolean, bucketBytes: number,
+  ): Promise<{ loss: number; correct: number }>;
+  broadcastModule(model: NativeModule, group: NativeProcessGroup): Promise<void>;
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   setNumThreads(n: number): void;

@@ -1,5 +1,6 @@
 // The addon's entry point: registers every bound class and function.
 #include "addon_data.h"
+#include "distributed.h"
 #include "functional.h"
 #include "module.h"
 #include "runtime.h"
@@ -13,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Tensor", TensorWrap::Define(env));
   exports.Set("Module", ModuleWrap::Define(env));
   exports.Set("SGD", SgdWrap::Define(env));
+  DefineDistributed(env, exports);
   exports.Set("fromTypedArray", Napi::Function::New(env, FromTypedArray, "fromTypedArray"));
   exports.Set("fromBytes", Napi::Function::New(env, FromBytes, "fromBytes"));
   exports.Set("stack", Napi::Function::New(env, Stack, "stack"));

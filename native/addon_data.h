@@ -9,6 +9,7 @@ struct AddonData {
   Napi::FunctionReference tensorConstructor;
   Napi::FunctionReference moduleConstructor;
   Napi::FunctionReference sgdConstructor;
+  Napi::FunctionReference processGroupConstructor;
 };
 
 inline AddonData& DataOf(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

@@ -35,6 +35,9 @@ if (!found) {
 // Debian's libtorch uses the system BLAS: OpenBLAS makes its matrix products
 // over thirty times faster than the reference BLAS.
 if (found.source === "the system") aptInstall(["libopenblas0-pthread"], "fast BLAS for Debian's libtorch");
+// Debian's libtorch has c10d and Gloo built in, but Gloo's headers come apart:
+// without them the addon builds without tt.distributed.
+if (found.source === "the system") aptInstall(["libgloo-dev"], "headers for data-parallel training (tt.distributed)");
 console.log(`torch-transfer: building against libtorch from ${found.source} (${found.dir})`);
 
 const cmakeJs = require.resolve("cmake-js/bin/cmake-js");

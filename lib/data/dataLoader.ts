@@ -20,6 +20,14 @@ export interface DataLoaderOptions {
   seed?: number;
   /** Batches loaded ahead of the one the consumer holds. */
   prefetch?: number;
+  /** Gives each epoch's indices (e.g. tt.distributed.DistributedSampler); excludes `shuffle`. */
+  sampler?: Sampler;
+}
+
+/** Each epoch's dataset indices, in order, as torch.utils.data's samplers give them. */
+export interface Sampler {
+  readonly length: number;
+  indices(): number[];
 }
 
 type Batch = [Tensor, Tensor];
@@ -31,13 +39,19 @@ export class DataLoader implements AsyncIterable<Batch> {
   readonly numWorkers: number;
   readonly dropLast: boolean;
   readonly prefetch: number;
+  readonly sampler: Sampler | undefined;
   private readonly generator: Generator;
 
   constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
     if (!dataset || typeof dataset.get !== "function" || !Number.isInteger(dataset.length)) {
       throw invalid("dataset (with length and get(i))", "dataset", dataset);
     }
-    const { batchSize = 1, shuffle = false, numWorkers = os.availableParallelism(), dropLast = false, seed, prefetch = 2 } = options;
+    const { batchSize = 1, shuffle = false, numWorkers = os.availableParallelism(), dropLast = false, seed, prefetch = 2, sampler } = options;
+    if (sampler !== undefined && (typeof sampler?.indices !== "function" || !Number.isInteger(sampler.length))) {
+      throw invalid("sampler (with length and indices())", "sampler", sampler);
+    }
+    if (sampler !== undefined && shuffle) throw new TypeError("sampler option is mutually exclusive with shuffle");
+    this.sampler = sampler;
     this.dataset = dataset;
     this.batchSize = checkInteger(batchSize, "batchSize", 1);
     this.shuffle = checkBoolean(shuffle, "shuffle");
@@ -49,14 +63,16 @@ export class DataLoader implements AsyncIterable<Batch> {
 
   /** The number of batches in an epoch. */
   get length(): number {
-    const n = this.dataset.length / this.batchSize;
+    const n = (this.sampler ? this.sampler.length : this.dataset.length) / this.batchSize;
     return this.dropLast ? Math.floor(n) : Math.ceil(n);
   }
 
   /** Each iteration is an epoch, with a fresh order when shuffling. */
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch, void, undefined> {
     const n = this.dataset.length;
-    const order = this.shuffle ? this.generator.permutation(n) : Array.from({ length: n }, (_, i) => i);
+    const order = this.sampler
+      ? this.sampler.indices()
+      : this.shuffle ? this.generator.permutation(n) : Array.from({ length: n }, (_, i) => i);
     // Each sample draws from its own generator, seeded from the epoch's seed and
     // its position, so that concurrent decoding cannot change what it draws.
     const epochSeed = this.generator.seed53();

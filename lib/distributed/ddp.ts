@@ -1,0 +1,73 @@
+// DistributedDataParallel: wraps a model so trainModel runs unchanged on every
+// rank. Weights and buffers come from rank 0 before the first batch, BatchNorm
+// buffers from rank 0 before each forward, gradients are averaged across ranks
+// in buckets after backward, and each phase's totals are summed over ranks.
+import { checkBoolean, checkNumber, invalid, withCallerStack } from "../check";
+import { Module } from "../nn/module";
+import { addon, NativeSGD } from "../native";
+import { tensor, Tensor } from "../tensor";
+import { ProcessGroup } from "./processGroup";
+
+export interface DistributedDataParallelOptions {
+  /** Broadcast buffers (BatchNorm's running statistics) from rank 0 before each forward, as DDP's default. */
+  broadcastBuffers?: boolean;
+  /** Gradient bucket size in MiB (DDP's bucket_cap_mb, 25 by default). */
+  bucketCapMb?: number;
+}
+
+export class DistributedDataParallel<M extends Module = Module> extends Module {
+  readonly module: M;
+  readonly processGroup: ProcessGroup;
+  readonly broadcastBuffers: boolean;
+  readonly bucketBytes: number;
+  private synced = false;
+
+  constructor(module: M, processGroup: ProcessGroup, options: DistributedDataParallelOptions = {}) {
+    if (!(module instanceof Module)) throw invalid("Module", "module", module);
+    if (!(processGroup instanceof ProcessGroup)) throw invalid("ProcessGroup (from tt.distributed.initProcessGroup)", "processGroup", processGroup);
+    super(module.native);
+    // One queue for the wrapper and the module: calls on the weights stay serialised.
+    Object.defineProperty(this, "queue", { value: module.queue });
+    this.module = module;
+    this.processGroup = processGroup;
+    this.broadcastBuffers = checkBoolean(options.broadcastBuffers ?? true, "broadcastBuffers");
+    this.bucketBytes = Math.round(checkNumber(options.bucketCapMb ?? 25, "bucketCapMb", { min: 1 / 1024 }) * 1024 * 1024);
+  }
+
+  /** Makes every rank's weights and buffers rank 0's (done before the first batch anyway). */
+  ready(): Promise<void> {
+    const callSite = new Error();
+    return this.processGroup.queue.run(() => this.queue.run(() => withCallerStack(this.syncOnce(), callSite)));
+  }
+
+  private async syncOnce(): Promise<void> {
+    if (this.synced) return;
+    await addon.broadcastModule(this.native, this.processGroup.native);
+    this.synced = true;
+  }
+
+  /** @internal */
+  override runBatch(optimizer: NativeSGD | null, inputs: Tensor, labels: Tensor, train: boolean): Promise<{ loss: number; correct: number }> {
+    const callSite = new Error();
+    return this.processGroup.queue.run(() =>
+      this.queue.run(async () => {
+        await this.syncOnce();
+        const step = addon.ddpTrainStep(
+          this.native, optimizer, inputs, labels, train, this.processGroup.native, this.broadcastBuffers, this.bucketBytes,
+        );
+        return withCallerStack(step, callSite);
+      }),
+    );
+  }
+
+  /** @internal Sums [loss, correct, images] (or any totals) over all ranks. */
+  override async reduceTotals(totals: number[]): Promise<number[]> {
+    const t = tensor(Float64Array.from(totals), [totals.length]);
+    try {
+      await this.processGroup.allReduce([t]);
+      return Array.from((await t.data()) as Float64Array);
+    } finally {
+      t.dispose();
+    }
+  }
+}

@@ -1,0 +1,473 @@
+#include "distributed.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+
+#ifdef TT_WITH_DISTRIBUTED
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+
+#include "addon_data.h"
+#include "async_call.h"
+#include "module.h"
+#include "sgd.h"
+#include "tensor.h"
+
+namespace tt {
+
+struct NativeProcessGroup {
+  std::string backend, masterAddr;
+  int masterPort = 0, rank = 0, size = 1;
+  std::chrono::milliseconds timeout{0};
+#ifdef TT_WITH_DISTRIBUTED
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+#endif
+  // Collectives must be issued in the same order on every rank: one at a time.
+  std::mutex mutex;
+  std::atomic<int64_t> bytesAllReduced{0}, bytesBroadcast{0};
+  std::atomic<bool> disposed{false};
+
+  // "rank 1 of 2 (MASTER_ADDR:MASTER_PORT 127.0.0.1:29500)", for every error message.
+  std::string Where() const;
+};
+
+namespace {
+
+constexpr const char* kInstallHint =
+    "torch-transfer was built without libtorch's distributed engine (c10d with Gloo): install the Gloo headers "
+    "(Debian/Ubuntu: `apt-get install libgloo-dev`) and rebuild (`npm run build`)";
+
+bool Contains(const std::string& text, const char* part) { return text.find(part) != std::string::npos; }
+
+std::string Describe(const std::exception& e) {
+  if (const auto* c10 = dynamic_cast<const c10::Error*>(&e)) return MessageOf(*c10);
+  return e.what();
+}
+
+#ifdef TT_WITH_DISTRIBUTED
+
+// Tensors grouped for one collective each: consecutive tensors of one dtype,
+// up to `bucketBytes` (a single larger tensor gets a bucket of its own).
+std::vector<std::vector<torch::Tensor>> Buckets(const std::vector<torch::Tensor>& tensors, int64_t bucketBytes) {
+  std::vector<std::vector<torch::Tensor>> buckets;
+  int64_t bytes = 0;
+  for (const auto& t : tensors) {
+    const int64_t size = t.numel() * static_cast<int64_t>(t.element_size());
+    if (buckets.empty() || buckets.back().front().scalar_type() != t.scalar_type() ||
+        (bytes + size > bucketBytes && !buckets.back().empty())) {
+      buckets.emplace_back();
+      bytes = 0;
+    }
+    buckets.back().push_back(t);
+    bytes += size;
+  }
+  return buckets;
+}
+
+torch::Tensor Flatten(const std::vector<torch::Tensor>& bucket) {
+  std::vector<torch::Tensor> flat;
+  flat.reserve(bucket.size());
+  for (const auto& t : bucket) flat.push_back(t.detach().reshape({-1}));
+  return torch::cat(flat);
+}
+
+void Unflatten(const torch::Tensor& flat, std::vector<torch::Tensor>& bucket) {
+  int64_t offset = 0;
+  for (auto& t : bucket) {
+    t.copy_(flat.narrow(0, offset, t.numel()).view(t.sizes()));
+    offset += t.numel();
+  }
+}
+
+// Waits for one collective; a failure becomes an error naming this rank and the group.
+void Wait(NativeProcessGroup& g, const char* op, c10::intrusive_ptr<c10d::Work> work) {
+  try {
+    work->wait();
+  } catch (const std::exception& e) {
+    const std::string what = Describe(e);
+    std::string hint;
+    if (Contains(what, "Connection closed by peer") || Contains(what, "Connection reset") || Contains(what, "Broken pipe") ||
+        Contains(what, "Socket closed")) {
+      // With two ranks the peer is known; with more, Gloo names only its address.
+      hint = g.size == 2 ? " (rank " + std::to_string(1 - g.rank) + " has stopped or crashed)" : " (another rank has stopped or crashed)";
+    } else if (Contains(what, "Timed out") || Contains(what, "timed out") || Contains(what, "Timeout")) {
+      hint = " (another rank did not take part within the timeout of " + std::to_string(g.timeout.count()) + " ms)";
+    }
+    throw std::runtime_error(g.Where() + ": " + op + " failed" + hint + ": " + what);
+  }
+}
+
+void Check(NativeProcessGroup& g) {
+  if (g.disposed || !g.gloo) throw std::runtime_error(g.Where() + ": the process group was disposed");
+}
+
+// Sums `tensors` across ranks in place, one flattened bucket at a time,
+// dividing by the world size first when `average` (DDP's gradient hook).
+void AllReduceCoalesced(NativeProcessGroup& g, const std::vector<torch::Tensor>& tensors, int64_t bucketBytes, bool average) {
+  torch::NoGradGuard noGrad;
+  for (auto& bucket : Buckets(tensors, bucketBytes)) {
+    torch::Tensor flat = Flatten(bucket);
+    if (average) flat.div_(g.size);
+    std::vector<torch::Tensor> io{flat};
+    Wait(g, "allReduce", g.gloo->allreduce(io));
+    g.bytesAllReduced += flat.numel() * static_cast<int64_t>(flat.element_size());
+    Unflatten(flat, bucket);
+  }
+}
+
+void BroadcastCoalesced(NativeProcessGroup& g, const std::vector<torch::Tensor>& tensors, int root, int64_t bucketBytes) {
+  torch::NoGradGuard noGrad;
+  for (auto& bucket : Buckets(tensors, bucketBytes)) {
+    torch::Tensor flat = Flatten(bucket);
+    std::vector<torch::Tensor> io{flat};
+    c10d::BroadcastOptions options;
+    options.rootRank = root;
+    Wait(g, "broadcast", g.gloo->broadcast(io, options));
+    g.bytesBroadcast += flat.numel() * static_cast<int64_t>(flat.element_size());
+    if (g.rank != root) Unflatten(flat, bucket);
+  }
+}
+
+std::shared_ptr<NativeProcessGroup> Rendezvous(std::shared_ptr<NativeProcessGroup> g) {
+  if (g->backend == "nccl") {
+    // TODO(issue 8): ProcessGroupNCCL for CUDA tensors. Debian's libtorch is
+    // CPU-only, so it could not be built or tested here.
+    throw std::runtime_error(g->Where() + ": the nccl backend is not supported yet by torch-transfer; use backend \"gloo\"");
+  }
+  if (g->backend != "gloo") throw std::runtime_error(g->Where() + ": unknown backend \"" + g->backend + "\"; use \"gloo\"");
+  c10d::TCPStoreOptions options;
+  options.port = static_cast<std::uint16_t>(g->masterPort);
+  options.isServer = g->rank == 0;
+  options.numWorkers = static_cast<std::size_t>(g->size);
+  options.waitWorkers = true;
+  options.timeout = g->timeout;
+  try {
+    g->store = c10::make_intrusive<c10d::TCPStore>(g->masterAddr, options);
+  } catch (const std::exception& e) {
+    const std::string what = Describe(e);
+    if (Contains(what, "Address already in use") || Contains(what, "errno: 98")) {
+      throw std::runtime_error(g->Where() + ": port " + std::to_string(g->masterPort) + " on " + g->masterAddr +
+                               " is already in use; choose another MASTER_PORT (" + what + ")");
+    }
+    if (Contains(what, "failed to listen") || Contains(what, "failed to bind")) {
+      throw std::runtime_error(g->Where() + ": could not listen on " + g->masterAddr + ":" + std::to_string(g->masterPort) + " (" + what + ")");
+    }
+    throw std::runtime_error(g->Where() + ": the rendezvous at " + g->masterAddr + ":" + std::to_string(g->masterPort) +
+                             " did not complete within " + std::to_string(g->timeout.count()) + " ms (" + what + ")");
+  }
+  auto glooOptions = c10d::ProcessGroupGloo::Options::create(g->timeout);
+  // Loopback jobs bind Gloo to loopback; others bind as torch.distributed does
+  // (GLOO_SOCKET_IFNAME, else this host's name, else loopback).
+  const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+  if (ifname && *ifname) {
+    glooOptions->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+  } else if (g->masterAddr == "127.0.0.1" || g->masterAddr == "localhost" || g->masterAddr == "::1") {
+    glooOptions->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(g->masterAddr));
+  } else {
+    glooOptions->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+  }
+  glooOptions->threads = 2;
+  try {
+    g->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(g->store, g->rank, g->size, glooOptions);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(g->Where() + ": the rendezvous at " + g->masterAddr + ":" + std::to_string(g->masterPort) +
+                             " did not complete within " + std::to_string(g->timeout.count()) + " ms (Gloo could not connect the ranks: " +
+                             Describe(e) + ")");
+  }
+  return g;
+}
+
+#endif  // TT_WITH_DISTRIBUTED
+
+std::vector<torch::Tensor> TensorList(const Napi::Value& value, const std::string& what) {
+  if (!value.IsArray()) throw TypeError(value.Env(), "Expected an array of Tensors for " + what);
+  Napi::Array array = value.As<Napi::Array>();
+  std::vector<torch::Tensor> out;
+  for (uint32_t i = 0; i < array.Length(); ++i) out.push_back(TensorWrap::From(array.Get(i), what + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+std::vector<torch::Tensor> ModuleState(NativeModule& m, bool params, bool buffers) {
+  std::vector<torch::Tensor> out;
+  if (params) for (const auto& p : m.module->parameters()) out.push_back(p);
+  if (buffers) for (const auto& b : m.module->buffers()) out.push_back(b);
+  return out;
+}
+
+Napi::Value Undefined(Napi::Env env, bool&) { return env.Undefined(); }
+
+}  // namespace
+
+std::string NativeProcessGroup::Where() const {
+  return "rank " + std::to_string(rank) + " of " + std::to_string(size) + " (MASTER_ADDR:MASTER_PORT " + masterAddr + ":" +
+         std::to_string(masterPort) + ")";
+}
+
+Napi::Function ProcessGroupWrap::Define(Napi::Env env) {
+  Napi::Function ctor = DefineClass(env, "NativeProcessGroup",
+                                    {
+                                        StaticMethod<&ProcessGroupWrap::Create>("create"),
+                                        InstanceAccessor<&ProcessGroupWrap::Rank>("rank"),
+                                        InstanceAccessor<&ProcessGroupWrap::Size>("size"),
+                                        InstanceAccessor<&ProcessGroupWrap::Backend>("backend"),
+                                        InstanceAccessor<&ProcessGroupWrap::BytesAllReduced>("bytesAllReduced"),
+                                        InstanceAccessor<&ProcessGroupWrap::BytesBroadcast>("bytesBroadcast"),
+                                        InstanceAccessor<&ProcessGroupWrap::Disposed>("isDisposed"),
+                                        InstanceMethod<&ProcessGroupWrap::AllReduce>("allReduce"),
+                                        InstanceMethod<&ProcessGroupWrap::Broadcast>("broadcast"),
+                                        InstanceMethod<&ProcessGroupWrap::Barrier>("barrier"),
+                                        InstanceMethod<&ProcessGroupWrap::Dispose>("dispose"),
+                                    });
+  DataOf(env).processGroupConstructor = Napi::Persistent(ctor);
+  return ctor;
+}
+
+std::shared_ptr<NativeProcessGroup> ProcessGroupWrap::From(const Napi::Value& value, const std::string& what) {
+  Napi::Env env = value.Env();
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(DataOf(env).processGroupConstructor.Value())) {
+    throw TypeError(env, "Expected a ProcessGroup for " + what);
+  }
+  auto group = Napi::ObjectWrap<ProcessGroupWrap>::Unwrap(value.As<Napi::Object>())->group_;
+  if (group->disposed) throw Napi::Error::New(env, group->Where() + ": the process group was disposed");
+  return group;
+}
+
+ProcessGroupWrap::ProcessGroupWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ProcessGroupWrap>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    throw TypeError(info.Env(), "Process groups are made with tt.distributed.initProcessGroup()");
+  }
+  group_ = *info[0].As<Napi::External<std::shared_ptr<NativeProcessGroup>>>().Data();
+}
+
+// create(backend, masterAddr, masterPort, rank, worldSize, timeoutMs): checked in JS first.
+Napi::Value ProcessGroupWrap::Create(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[1].IsString()) throw TypeError(env, "Expected strings for backend and masterAddr");
+  for (int i = 2; i <= 5; ++i) {
+    if (!info[i].IsNumber()) throw TypeError(env, "Expected integers for masterPort, rank, worldSize and timeoutMs");
+  }
+  auto g = std::make_shared<NativeProcessGroup>();
+  g->backend = info[0].As<Napi::String>().Utf8Value();
+  g->masterAddr = info[1].As<Napi::String>().Utf8Value();
+  g->masterPort = info[2].As<Napi::Number>().Int32Value();
+  g->rank = info[3].As<Napi::Number>().Int32Value();
+  g->size = info[4].As<Napi::Number>().Int32Value();
+  g->timeout = std::chrono::milliseconds(info[5].As<Napi::Number>().Int64Value());
+  if (g->masterPort < 0 || g->masterPort > 65535 || g->size < 1 || g->rank < 0 || g->rank >= g->size || g->timeout.count() <= 0) {
+    throw Napi::RangeError::New(env, "Expected 0 <= rank < worldSize, a port in 0..65535 and a positive timeout");
+  }
+  return RunAsync<std::shared_ptr<NativeProcessGroup>>(
+      env, false,
+      [g]() -> std::shared_ptr<NativeProcessGroup> {
+#ifdef TT_WITH_DISTRIBUTED
+        return Rendezvous(g);
+#else
+        throw std::runtime_error(std::string(kInstallHint));
+#endif
+      },
+      [](Napi::Env env, std::shared_ptr<NativeProcessGroup>& group) -> Napi::Value {
+        auto* holder = new std::shared_ptr<NativeProcessGroup>(group);
+        Napi::Object object = DataOf(env).processGroupConstructor.New({Napi::External<std::shared_ptr<NativeProcessGroup>>::New(env, holder)});
+        delete holder;
+        return object;
+      });
+}
+
+Napi::Value ProcessGroupWrap::Rank(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), group_->rank); }
+Napi::Value ProcessGroupWrap::Size(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), group_->size); }
+Napi::Value ProcessGroupWrap::Backend(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), group_->backend); }
+Napi::Value ProcessGroupWrap::BytesAllReduced(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(group_->bytesAllReduced.load()));
+}
+Napi::Value ProcessGroupWrap::BytesBroadcast(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(group_->bytesBroadcast.load()));
+}
+Napi::Value ProcessGroupWrap::Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), group_->disposed); }
+
+// allReduce(tensors): sums each tensor across ranks, in place (CPU tensors, any mix of dtypes).
+Napi::Value ProcessGroupWrap::AllReduce(const Napi::CallbackInfo& info) {
+  auto g = From(Value(), "this");
+  std::vector<torch::Tensor> tensors = TensorList(info[0], "tensors");
+  return RunAsync<bool>(
+      info.Env(), false,
+      [g, tensors]() {
+#ifdef TT_WITH_DISTRIBUTED
+        std::lock_guard<std::mutex> lock(g->mutex);
+        Check(*g);
+        AllReduceCoalesced(*g, tensors, int64_t{25} << 20, false);
+#endif
+        return true;
+      },
+      Undefined);
+}
+
+// broadcast(tensors, root): every rank's tensors become root's, in place.
+Napi::Value ProcessGroupWrap::Broadcast(const Napi::CallbackInfo& info) {
+  auto g = From(Value(), "this");
+  std::vector<torch::Tensor> tensors = TensorList(info[0], "tensors");
+  if (!info[1].IsNumber()) throw TypeError(info.Env(), "Expected an integer for root");
+  const int root = info[1].As<Napi::Number>().Int32Value();
+  if (root < 0 || root >= g->size) throw Napi::RangeError::New(info.Env(), "Expected 0 <= root < " + std::to_string(g->size) + " for root");
+  return RunAsync<bool>(
+      info.Env(), false,
+      [g, tensors, root]() {
+#ifdef TT_WITH_DISTRIBUTED
+        std::lock_guard<std::mutex> lock(g->mutex);
+        Check(*g);
+        BroadcastCoalesced(*g, tensors, root, int64_t{250} << 20);
+#endif
+        return true;
+      },
+      Undefined);
+}
+
+Napi::Value ProcessGroupWrap::Barrier(const Napi::CallbackInfo& info) {
+  auto g = From(Value(), "this");
+  return RunAsync<bool>(
+      info.Env(), false,
+      [g]() {
+#ifdef TT_WITH_DISTRIBUTED
+        std::lock_guard<std::mutex> lock(g->mutex);
+        Check(*g);
+        Wait(*g, "barrier", g->gloo->barrier());
+#endif
+        return true;
+      },
+      Undefined);
+}
+
+// dispose(): closes this rank's connections (rank 0's store goes with it).
+Napi::Value ProcessGroupWrap::Dispose(const Napi::CallbackInfo& info) {
+  std::shared_ptr<NativeProcessGroup> g = group_;
+  // A collective in flight keeps the connections until it ends; never block the JS thread on it.
+  std::unique_lock<std::mutex> lock(g->mutex, std::try_to_lock);
+  g->disposed = true;
+#ifdef TT_WITH_DISTRIBUTED
+  if (lock.owns_lock()) {
+    g->gloo.reset();
+    g->store.reset();
+  }
+#endif
+  return info.Env().Undefined();
+}
+
+void DefineDistributed(Napi::Env env, Napi::Object exports) {
+  exports.Set("ProcessGroup", ProcessGroupWrap::Define(env));
+  exports.Set("distributedAvailable", Napi::Function::New(env, DistributedAvailable, "distributedAvailable"));
+  exports.Set("randperm", Napi::Function::New(env, Randperm, "randperm"));
+  exports.Set("ddpTrainStep", Napi::Function::New(env, DdpTrainStep, "ddpTrainStep"));
+  exports.Set("broadcastModule", Napi::Function::New(env, BroadcastModule, "broadcastModule"));
+}
+
+Napi::Value DistributedAvailable(const Napi::CallbackInfo& info) {
+#ifdef TT_WITH_DISTRIBUTED
+  return Napi::Boolean::New(info.Env(), true);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
+// randperm(n, seed): torch.randperm(n, generator=torch.Generator().manual_seed(seed)), as int64 -> numbers.
+Napi::Value Randperm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber()) throw TypeError(env, "Expected integers for n and seed");
+  const int64_t n = info[0].As<Napi::Number>().Int64Value();
+  const uint64_t seed = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
+  if (n < 0) throw Napi::RangeError::New(env, "Expected a non-negative integer for n");
+  torch::Tensor perm = Guarded(env, [&] {
+    at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+    return torch::randperm(n, generator, torch::TensorOptions().dtype(torch::kLong));
+  });
+  Napi::Array out = Napi::Array::New(env, static_cast<size_t>(n));
+  const int64_t* data = perm.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(data[i])));
+  return out;
+}
+
+struct DdpStepResult {
+  double loss = 0;
+  int64_t correct = 0;
+};
+
+// One DDP batch: buffers from rank 0, forward, loss and, when training,
+// backward, gradients averaged across ranks in buckets, and the SGD step.
+Napi::Value DdpTrainStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<NativeModule> model = ModuleWrap::From(info[0], "model");
+  std::shared_ptr<SgdState> sgd = info[1].IsNull() ? nullptr : SgdWrap::From(info[1], "optimizer");
+  torch::Tensor inputs = TensorWrap::From(info[2], "inputs");
+  torch::Tensor labels = TensorWrap::From(info[3], "labels");
+  const bool train = info[4].ToBoolean().Value();
+  std::shared_ptr<NativeProcessGroup> g = ProcessGroupWrap::From(info[5], "processGroup");
+  const bool broadcastBuffers = info[6].ToBoolean().Value();
+  const int64_t bucketBytes = info[7].IsNumber() ? info[7].As<Napi::Number>().Int64Value() : int64_t{25} << 20;
+  if (train && !sgd) throw TypeError(env, "Expected an optimizer for a training step");
+  if (bucketBytes <= 0) throw Napi::RangeError::New(env, "Expected a positive bucketBytes");
+  return RunAsync<DdpStepResult>(
+      env, train,
+      [model, sgd, inputs, labels, train, g, broadcastBuffers, bucketBytes]() {
+#ifdef TT_WITH_DISTRIBUTED
+        std::lock_guard<std::mutex> lock(g->mutex);
+        Check(*g);
+        if (train) sgd->ZeroGrad();
+        if (broadcastBuffers && g->size > 1) {
+          std::vector<torch::Tensor> buffers = ModuleState(*model, false, true);
+          if (!buffers.empty()) BroadcastCoalesced(*g, buffers, 0, int64_t{250} << 20);
+        }
+        torch::Tensor outputs = model->forward(inputs);
+        torch::Tensor loss = torch::nn::functional::cross_entropy(outputs, labels);
+        if (train) {
+          loss.backward();
+          // Every parameter that requires a gradient takes part, so that all
+          // ranks issue the same collectives; a missing gradient counts as zeros.
+          std::vector<torch::Tensor> params, grads;
+          for (auto& p : model->module->parameters()) {
+            if (!p.requires_grad()) continue;
+            params.push_back(p);
+            grads.push_back(p.grad().defined() ? p.grad() : torch::zeros_like(p));
+          }
+          AllReduceCoalesced(*g, grads, bucketBytes, true);
+          sgd->Step();
+        }
+        DdpStepResult r;
+        r.loss = loss.item<double>();
+        r.correct = outputs.argmax(1).eq(labels).sum().item<int64_t>();
+        return r;
+#else
+        throw std::runtime_error(std::string(kInstallHint));
+        return DdpStepResult();
+#endif
+      },
+      [](Napi::Env env, DdpStepResult& r) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("loss", r.loss);
+        out.Set("correct", static_cast<double>(r.correct));
+        return out;
+      });
+}
+
+Napi::Value BroadcastModule(const Napi::CallbackInfo& info) {
+  std::shared_ptr<NativeModule> model = ModuleWrap::From(info[0], "model");
+  std::shared_ptr<NativeProcessGroup> g = ProcessGroupWrap::From(info[1], "processGroup");
+  return RunAsync<bool>(
+      info.Env(), false,
+      [model, g]() {
+#ifdef TT_WITH_DISTRIBUTED
+        std::lock_guard<std::mutex> lock(g->mutex);
+        Check(*g);
+        std::vector<torch::Tensor> state = ModuleState(*model, true, true);
+        if (g->size > 1 && !state.empty()) BroadcastCoalesced(*g, state, 0, int64_t{250} << 20);
+#endif
+        return true;
+      },
+      Undefined);
+}
+
+}  // namespace tt

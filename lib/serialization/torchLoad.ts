@@ -76,15 +76,33 @@ async function loadZip(file: string): Promise<Map<string, Tensor>> {
     }
     const { value } = unpickle(await zip.read(pkl), { fileName: file, persistentLoad: (pid) => storageRef(file, pid, 5) });
     const refs = stateDictRefs(file, value);
-    const storages = new Map<string, Uint8Array>();
-    for (const [, ref] of refs) {
-      const key = ref.storage.key;
-      if (storages.has(key)) continue;
-      const entry = zip.entries.find((e) => e.fileName === `${prefix}data/${key}`);
-      if (!entry) throw new Error(`${file}: storage ${prefix}data/${key} is missing from the archive`);
-      storages.set(key, await zip.read(entry));
+    const byName = new Map(zip.entries.map((e) => [e.fileName, e]));
+    const byStorage = new Map<string, [string, TensorRef & { storage: StorageRef }][]>();
+    for (const item of refs) {
+      const list = byStorage.get(item[1].storage.key);
+      if (list) list.push(item);
+      else byStorage.set(item[1].storage.key, [item]);
     }
-    return buildTensors(file, refs, storages);
+    // Each storage is read into one reused buffer and copied into its tensors at
+    // once: no second whole-file buffer, and fresh memory is touched only once.
+    const entries = new Map([...byStorage.keys()].map((key) => {
+      const entry = byName.get(`${prefix}data/${key}`);
+      if (!entry) throw new Error(`${file}: storage ${prefix}data/${key} is missing from the archive`);
+      return [key, entry];
+    }));
+    const scratch = Buffer.allocUnsafeSlow(Math.max(0, ...[...entries.values()].map((e) => e.uncompressedSize)));
+    const made = new Map<string, Tensor>();
+    try {
+      for (const [key, users] of byStorage) {
+        const entry = entries.get(key)!;
+        const bytes = await zip.readStored(entry, scratch);
+        for (const [name, tensor] of buildTensors(file, users, new Map([[key, bytes]]))) made.set(name, tensor);
+      }
+    } catch (err) {
+      for (const t of made.values()) t.dispose();
+      throw err;
+    }
+    return new Map(refs.map(([name]) => [name, made.get(name)!]));
   } finally {
     zip.close();
   }

@@ -110,6 +110,31 @@ test("Ctrl-C finishes the batch, saves a checkpoint, exits 130 with how to resum
   expect(phases[phases.length - 1]).toMatchObject({ epoch: 2, phase: "val" });
 });
 
+async function freePort(): Promise<number> {
+  const net = await import("net");
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+test("--nproc-per-node 2 trains on two processes with whole-set figures, and another process count resumes it", async () => {
+  const out = path.join(tmp, "ddp");
+  const port = String(await freePort());
+  const r = run("finetune", ["--data", small, "--epochs", "1", "--weights", "none", "--out", out, "--json", "--no-report", "--nproc-per-node", "2", "--master-port", port]);
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  // Only rank 0 prints; the figures are summed over both ranks' shards.
+  expect(lines.slice(0, 2).map((l) => [l.epoch, l.phase, l.images])).toEqual([[0, "train", 8], [0, "val", 8]]);
+  expect(lines).toHaveLength(3);
+  const resumed = run("finetune", ["--resume", out, "--epochs", "2", "--json", "--no-report"]);
+  expect(resumed.status).toBe(0);
+  expect(JSON.parse(resumed.stdout.trim().split("\n")[0])).toMatchObject({ epoch: 1, phase: "train", images: 8 });
+});
+
 describe("refusals: one line, exit 2 for usage, nothing saved is lost", () => {
   test.each([
     [["--data", "/nonexistent/folder"], 2, /--data: \/nonexistent\/folder does not exist/],

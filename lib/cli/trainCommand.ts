@@ -11,6 +11,8 @@ import {
 } from "../train/checkpoint";
 import { extractFeatures, trainLinearProbe } from "../train/linearProbe";
 import { EpochRecord, trainModel, TrainingInterrupted } from "../train/trainModel";
+import { DataLoader } from "../data/dataLoader";
+import { DistributedSampler, ShardSampler } from "../distributed/sampler";
 import { datasetWithValTransform, Mode, tutorialData, tutorialModel, tutorialOptimizer } from "../train/tutorial";
 import { phaseProgress, PhaseProgress } from "./progress";
 import { intFlag, numberFlag, parseFlags, UsageError } from "./usage";
@@ -32,6 +34,11 @@ const FLAGS = {
   json: { type: "boolean" },
   "cache-features": { type: "boolean" },
   "no-report": { type: "boolean" },
+  "nproc-per-node": { type: "string" },
+  nnodes: { type: "string" },
+  "node-rank": { type: "string" },
+  "master-addr": { type: "string" },
+  "master-port": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -40,7 +47,8 @@ const ROOT = path.resolve(__dirname, "..", "..");
 export function usage(command: string): string {
   return `usage: npm run ${command} -- [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--momentum X]
        [--step-size N] [--gamma X] [--weights imagenet|none|FILE] [--device cpu|cuda|cuda:N]
-       [--out DIR] [--resume DIR] [--workers N] [--seed N] [--json] [--no-report]${command === "feature-extract" ? "\n       [--cache-features]" : ""}`;
+       [--out DIR] [--resume DIR] [--workers N] [--seed N] [--json] [--no-report]
+       [--nproc-per-node N [--nnodes N --node-rank N --master-addr HOST --master-port PORT]]${command === "feature-extract" ? "\n       [--cache-features]" : ""}`;
 }
 
 export async function trainCommand(mode: Mode, argv: string[]): Promise<number> {
@@ -90,13 +98,32 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     process.stderr.write(`${command}: ${settings.data} is missing; fetching the tutorial's data set\n`);
     await fetchData({ dest: path.dirname(settings.data) });
   }
+  const world = worldFromEnv();
+  const nproc = intFlag(flags["nproc-per-node"], "nproc-per-node", 1);
+  if (!world && (nproc > 1 || flags.nnodes !== undefined)) {
+    if (flags["cache-features"]) throw new UsageError("--cache-features runs in one process; drop --nproc-per-node");
+    if (settings.device !== "cpu") throw new UsageError("data-parallel training runs on Gloo with CPU tensors; use --device cpu (NCCL is not supported yet)");
+    const nnodes = intFlag(flags.nnodes, "nnodes", 1);
+    const nodeRank = intFlag(flags["node-rank"], "node-rank", 0, 0);
+    if (nodeRank >= nnodes) throw new UsageError(`--node-rank must be below --nnodes (${nnodes}), got ${nodeRank}`);
+    if (nnodes > 1 && !flags["master-addr"]) throw new UsageError("--nnodes above 1 needs --master-addr (rank 0's host)");
+    const masterPort = intFlag(flags["master-port"], "master-port", 29500, 1);
+    const { launchWorkers } = await import("./launch");
+    const workerArgs = stripFlags(argv, ["nproc-per-node", "nnodes", "node-rank", "master-addr", "master-port"]);
+    if (!workerArgs.some((a) => a === "--data" || a.startsWith("--data="))) workerArgs.push("--data", settings.data);
+    return launchWorkers(process.argv[1], workerArgs, { nprocPerNode: nproc, nnodes, nodeRank, masterAddr: flags["master-addr"] ?? "127.0.0.1", masterPort });
+  }
+  const lead = !world || world.rank === 0; // only rank 0 prints and writes
+  if (world && flags["cache-features"]) throw new UsageError("--cache-features runs in one process");
+
   manualSeed(settings.seed);
-  const { dataloaders, datasets, classNames } = tutorialData(settings.data, { batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed });
+  const { dataloaders: localLoaders, datasets, classNames } = tutorialData(settings.data, { batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed });
   if (resumed && resumed.state.classes.join("\n") !== classNames.join("\n")) {
     throw new UsageError(`${resumeDir} was trained on classes [${resumed.state.classes.join(", ")}], but ${settings.data} has [${classNames.join(", ")}]`);
   }
 
   const { model, trainable } = await tutorialModel(mode, classNames.length, resumed ? null : weights);
+  const dataloaders = world ? shardedLoaders(datasets, world, settings.batchSize, workers, settings.seed, resumed ? resumed.state.epoch + 1 : 0) : localLoaders;
   model.to(settings.device);
   const optimizer = tutorialOptimizer(trainable, settings.lr, settings.momentum);
   const scheduler = new StepLR(optimizer, { stepSize: settings.stepSize, gamma: settings.gamma });
@@ -106,17 +133,24 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     scheduler.loadStateDict(resumed.state.scheduler);
   }
 
-  fs.mkdirSync(out, { recursive: true });
-  const meta = { classes: classNames, settings };
+  // Every rank starts from rank 0's weights (DistributedDataParallel broadcasts them).
+  const group = world ? await (await import("../distributed")).initProcessGroup({ backend: "gloo" }) : null;
+  const trained = group ? new (await import("../distributed")).DistributedDataParallel(model, group) : model;
+
+  if (lead) fs.mkdirSync(out, { recursive: true });
+  const meta = { classes: classNames, settings: world ? { ...settings, worldSize: world.size } : settings };
   const report = (r: EpochRecord) => {
+    if (!lead) return;
     const line = { epoch: r.epoch, phase: r.phase, loss: round(r.loss), acc: round(r.acc), seconds: round(r.seconds, 2), images: r.images };
     process.stdout.write(flags.json ? JSON.stringify(line) + "\n" : `epoch ${r.epoch}/${settings.epochs - 1} ${r.phase.padEnd(5)} loss ${r.loss.toFixed(4)} acc ${r.acc.toFixed(4)} (${r.seconds.toFixed(1)} s)\n`);
   };
   const finish = async (bestAcc: number, history: EpochRecord[], started: number) => {
     const seconds = (Date.now() - started) / 1000;
+    group?.dispose();
+    if (!lead) return;
     if (!flags["no-report"]) {
       const { writeReport } = await import("../viz");
-      await writeReport({ outDir: out, settings: { ...settings, bestValAcc: bestAcc }, history, classNames, model, valLoader: dataloaders.val, device: settings.device });
+      await writeReport({ outDir: out, settings: { ...meta.settings, bestValAcc: bestAcc }, history, classNames, model, valLoader: localLoaders.val, device: settings.device });
     }
     const checkpoint = path.join(out, MODEL_FILE);
     if (flags.json) {
@@ -156,18 +190,19 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   const started = Date.now();
   let lastSaved = resumed ? resumed.state.epoch : -1;
   try {
-    const result = await trainModel(model, new CrossEntropyLoss(), optimizer, scheduler, {
+    const result = await trainModel(trained, new CrossEntropyLoss(), optimizer, scheduler, {
       dataloaders,
       numEpochs: settings.epochs,
       device: settings.device,
-      bestPath: path.join(out, MODEL_FILE),
+      // Other ranks keep their copy of the best weights in a scratch folder.
+      bestPath: lead ? path.join(out, MODEL_FILE) : undefined,
       bestMetadata: modelMetadata(meta),
       signal: controller.signal,
       resume: resumed
         ? { startEpoch: resumed.state.epoch + 1, bestAcc: resumed.state.bestAcc, bestWeights: resumed.best, history: resumed.state.history }
         : undefined,
       onBatch: ({ epoch, phase, images, loss }) => {
-        if (flags.json) return;
+        if (flags.json || !lead) return;
         if (!bar) bar = phaseProgress(`epoch ${epoch}/${settings.epochs - 1} ${phase}`, sizes[phase]);
         bar.update(images, loss);
       },
@@ -177,6 +212,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
         report(r);
       },
       onEpochEnd: async (state) => {
+        if (!lead) return;
         await saveCheckpoint(out, { epoch: state.epoch, bestAcc: state.bestAcc, history: state.history, scheduler: scheduler.stateDict(), ...meta }, model.stateDict(), state.bestWeights, optimizer);
         await writeJsonAtomic(path.join(out, HISTORY_FILE), state.history);
         lastSaved = state.epoch;
@@ -187,6 +223,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   } catch (err) {
     if (!(err instanceof TrainingInterrupted)) throw err;
     (bar as PhaseProgress | null)?.stop();
+    if (!lead) return 130;
     if (lastSaved < 0) {
       // No epoch finished: save the starting point, so --resume still has something to continue.
       const initial = cloneStateDict(model.stateDict());
@@ -208,4 +245,56 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
 
 function round(x: number, digits = 4): number {
   return Number(x.toFixed(digits));
+}
+
+interface World {
+  rank: number;
+  size: number;
+}
+
+/** Set when this process is one worker of several (torchrun's environment). */
+function worldFromEnv(): World | null {
+  const size = Number(process.env.WORLD_SIZE ?? "1");
+  if (!Number.isInteger(size) || size <= 1) return null;
+  const rank = Number(process.env.RANK ?? "");
+  if (!Number.isInteger(rank) || rank < 0 || rank >= size) throw new UsageError(`RANK must be an integer in [0, ${size - 1}] when WORLD_SIZE is ${size}, got "${process.env.RANK}"`);
+  return { rank, size };
+}
+
+/** argv without the launcher's own flags, for the workers. */
+function stripFlags(argv: string[], names: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].replace(/^--/, "").split("=")[0];
+    if (argv[i].startsWith("--") && names.includes(name)) {
+      if (!argv[i].includes("=")) i++;
+      continue;
+    }
+    out.push(argv[i]);
+  }
+  return out;
+}
+
+/**
+ * Each rank's loaders: training through PyTorch's DistributedSampler (its
+ * shuffle, re-seeded every epoch), validation through disjoint shards so the
+ * summed figures are those of the whole set.
+ */
+function shardedLoaders(datasets: ReturnType<typeof tutorialData>["datasets"], world: World, batchSize: number, numWorkers: number, seed: number, startEpoch: number) {
+  const trainSampler = new DistributedSampler(datasets.train.length, { numReplicas: world.size, rank: world.rank, shuffle: true, seed });
+  const train = new DataLoader(datasets.train, { batchSize, sampler: trainSampler, numWorkers, seed: seed + world.rank });
+  const val = new DataLoader(datasets.val, { batchSize, sampler: new ShardSampler(datasets.val.length, { numReplicas: world.size, rank: world.rank }), numWorkers });
+  let epoch = startEpoch;
+  return {
+    train: {
+      get length() {
+        return train.length;
+      },
+      [Symbol.asyncIterator]() {
+        trainSampler.setEpoch(epoch++);
+        return train[Symbol.asyncIterator]();
+      },
+    },
+    val,
+  };
 }

@@ -21,6 +21,7 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
   readonly broadcastBuffers: boolean;
   readonly bucketBytes: number;
   private synced = false;
+  private evalStale = true;
 
   constructor(module: M, processGroup: ProcessGroup, options: DistributedDataParallelOptions = {}) {
     if (!(module instanceof Module)) throw invalid("Module", "module", module);
@@ -46,16 +47,33 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     this.synced = true;
   }
 
-  /** @internal */
+  /**
+   * @internal Training steps go through ddpTrainStep (buffers from rank 0,
+   * gradients averaged). Evaluation needs no collective per batch: the first
+   * eval batch after training takes rank 0's weights and buffers once (each
+   * rank's BatchNorm statistics moved with its own last batch), then every
+   * rank evaluates its own shard, however many batches that is.
+   */
   override runBatch(optimizer: NativeSGD | null, inputs: Tensor, labels: Tensor, train: boolean): Promise<{ loss: number; correct: number }> {
     const callSite = new Error();
+    if (!train) {
+      return this.queue.run(async () => {
+        if (this.evalStale) {
+          await this.processGroup.queue.run(() => withCallerStack(addon.broadcastModule(this.native, this.processGroup.native), callSite));
+          this.evalStale = false;
+        }
+        return withCallerStack(addon.trainStep(this.native, null, inputs, labels, false), callSite);
+      });
+    }
     return this.processGroup.queue.run(() =>
       this.queue.run(async () => {
         await this.syncOnce();
         const step = addon.ddpTrainStep(
           this.native, optimizer, inputs, labels, train, this.processGroup.native, this.broadcastBuffers, this.bucketBytes,
         );
-        return withCallerStack(step, callSite);
+        const result = await withCallerStack(step, callSite);
+        this.evalStale = true;
+        return result;
       }),
     );
   }

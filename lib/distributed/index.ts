@@ -2,7 +2,7 @@
 // libtorch's c10d (Gloo), the way torch.distributed does it.
 export { initProcessGroup, isAvailable, optionsFromEnv, ProcessGroup, DEFAULT_TIMEOUT_MS } from "./processGroup";
 export type { Backend, InitProcessGroupOptions } from "./processGroup";
-export { DistributedSampler } from "./sampler";
+export { DistributedSampler, ShardSampler } from "./sampler";
 export type { Sampler, DistributedSamplerOptions } from "./sampler";
 export { DistributedDataParallel } from "./ddp";
 export type { DistributedDataParallelOptions } from "./ddp";

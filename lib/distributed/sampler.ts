@@ -85,3 +85,30 @@ function envInt(name: string, fallback: number): number {
   const raw = process.env[name];
   return raw === undefined || raw === "" ? fallback : Number(raw);
 }
+
+/**
+ * For evaluation: rank r takes indices r, r + N, r + 2N, ... with no padding,
+ * so the ranks' summed figures are those of the whole set, each image once.
+ */
+export class ShardSampler implements Sampler {
+  readonly numReplicas: number;
+  readonly rank: number;
+
+  constructor(readonly datasetLength: number, { numReplicas, rank }: { numReplicas: number; rank: number }) {
+    this.numReplicas = checkInteger(numReplicas, "numReplicas", 1);
+    this.rank = checkInteger(rank, "rank", 0);
+    if (this.rank >= this.numReplicas) throw new RangeError(`Invalid rank ${this.rank}, rank should be in the interval [0, ${this.numReplicas - 1}]`);
+  }
+
+  get length(): number {
+    return Math.max(0, Math.ceil((this.datasetLength - this.rank) / this.numReplicas));
+  }
+
+  setEpoch(): void {}
+
+  indices(): number[] {
+    const mine: number[] = [];
+    for (let i = this.rank; i < this.datasetLength; i += this.numReplicas) mine.push(i);
+    return mine;
+  }
+}

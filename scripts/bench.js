@@ -139,7 +139,7 @@ try {
   }
   if (only.includes("serve")) {
     results.serve = node("serving: classify and onnxruntime-node, 8 concurrent requests", "serve.js", {
-      data, dir: work, threads, requests, concurrency: 8, checkLogits: results.weights.checkLogits,
+      data, dir: work, threads, requests, concurrency: 8, maxBatches: [1, 4], checkLogits: results.weights.checkLogits,
     });
   }
 } finally {

@@ -59,10 +59,14 @@ runPart(async (args) => {
   const checkpoint = path.join(args.dir, "model.safetensors");
   const settings = { mode: "finetune", arch: "resnet18", data: args.data, epochs: 1, batchSize: 4, lr: 0.001, momentum: 0.9, stepSize: 7, gamma: 0.1, weights: "none", seed: 0, device: "cpu" };
   await tt.save(model.stateDict(), checkpoint, modelMetadata({ classes, settings }));
-  const classifier = await tt.loadClassifier(checkpoint);
-  const logits = await tt.noGrad(() => classifier.model.forward(tt.tensor(checkInput, [2, 3, 224, 224])));
-  out.ours = { maxLogitDiffVsPython: maxDiff(Array.from(await logits.data()), expected) };
-  Object.assign(out.ours, await harness((image) => classifier.classify(image), images, args));
+  for (const maxBatch of args.maxBatches || [1]) {
+    const classifier = await tt.loadClassifier(checkpoint, { maxBatch });
+    const logits = await tt.noGrad(() => classifier.model.forward(tt.tensor(checkInput, [2, 3, 224, 224])));
+    const key = maxBatch === 1 ? "ours" : `oursMaxBatch${maxBatch}`;
+    out[key] = { maxBatch, maxLogitDiffVsPython: maxDiff(Array.from(await logits.data()), expected) };
+    Object.assign(out[key], await harness((image) => classifier.classify(image), images, args));
+  }
+  if (args.skipOnnx) return out;
 
   // onnxruntime-node on the same weights, fed by our decoder and transform.
   let ort;

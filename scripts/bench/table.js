@@ -52,11 +52,15 @@ function buildRows(r) {
   if (r.serve) {
     const { ours: o, onnxruntime: x } = r.serve;
     if (x && !x.error) {
-      rows.push({ section: "serve", name: "(reference: onnxruntime-node; ours: classify)", python: null, ours: null, unit: "", ratio: null });
+      rows.push({ section: "serve", name: "(reference: onnxruntime-node; ours: classify, maxBatch 1)", python: null, ours: null, unit: "", ratio: null });
       add("serve", "8 concurrent requests, images/s", x.imagesPerSecond, o.imagesPerSecond, "rate");
       add("serve", "p50 latency", x.p50ms / 1000, o.p50ms / 1000, "time");
       add("serve", "p99 latency", x.p99ms / 1000, o.p99ms / 1000, "time");
       add("serve", "event loop's worst delay", x.maxEventLoopDelayMs / 1000, o.maxEventLoopDelayMs / 1000, "time");
+      for (const [key, b] of Object.entries(r.serve).filter(([k]) => k.startsWith("oursMaxBatch"))) {
+        add("serve", `classify maxBatch ${b.maxBatch}: images/s`, x.imagesPerSecond, b.imagesPerSecond, "rate");
+        add("serve", `classify maxBatch ${b.maxBatch}: p50 / p99 latency`, null, null, "time", `${(b.p50ms / 1000).toFixed(2)} / ${(b.p99ms / 1000).toFixed(2)} s`);
+      }
     } else {
       add("serve", "classify, 8 concurrent requests, images/s", null, o.imagesPerSecond, "rate", x && x.error);
     }

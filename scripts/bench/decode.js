@@ -24,8 +24,9 @@ async function throughput(dataset, workers) {
 }
 
 runPart(async (args) => {
+  if (args.sharpConcurrency) require("sharp").concurrency(args.sharpConcurrency);
   const limit = args.limit || {};
-  const result = { workers: args.workers, uvThreadpool: Number(process.env.UV_THREADPOOL_SIZE) || 4 };
+  const result = { workers: args.workers, uvThreadpool: Number(process.env.UV_THREADPOOL_SIZE) || 4, sharpConcurrency: require("sharp").concurrency() };
   for (const phase of ["train", "val"]) {
     const ds = new tt.datasets.ImageFolder(path.join(args.data, phase), { transform: tt.dataTransforms[phase]() });
     result[phase] = await throughput(subset(ds, limit[phase]), args.workers);

@@ -59,6 +59,14 @@ test("refuses an entry that would land outside the target, naming it, and leaves
   expect(fs.existsSync(path.join(path.dirname(dest), "evil.txt"))).toBe(false);
 });
 
+test("offline: a zip put by hand where the error says is extracted without a download, and kept", async () => {
+  fs.mkdirSync(dest, { recursive: true });
+  fs.copyFileSync(path.join(zips, "good.zip"), path.join(dest, "hymenoptera_data.zip"));
+  const folder = await fetchData({ url: "http://127.0.0.1:9/unreachable.zip", dest, progress: false });
+  expect(fs.readFileSync(path.join(folder, "train/ants/a1.jpg"), "utf8")).toBe("ant one");
+  expect(fs.readdirSync(dest).sort()).toEqual(["hymenoptera_data", "hymenoptera_data.zip"]);
+});
+
 test("a cut download leaves no data folder and no partial file", async () => {
   await expect(fetchData({ url: server.url("/cut.zip"), dest })).rejects.toThrow(/cannot download .*cut\.zip/);
   expect(fs.readdirSync(dest)).toEqual([]);

@@ -26,8 +26,10 @@ export async function fetchData(options: FetchDataOptions = {}): Promise<string>
   await fs.promises.mkdir(dest, { recursive: true });
   const archive = path.join(dest, `${DATA_NAME}.zip`);
   const temp = await fs.promises.mkdtemp(path.join(dest, `.${DATA_NAME}-`));
+  // A zip put there by hand (the offline route the download error suggests) is used as it is, and kept.
+  const byHand = fs.existsSync(archive);
   try {
-    await download(url, archive, { progress: options.progress });
+    if (!byHand) await download(url, archive, { progress: options.progress });
     await extractZip(archive, temp);
     // The tutorial's zip holds a top-level hymenoptera_data/ folder; accept a bare one too.
     const inner = path.join(temp, DATA_NAME);
@@ -36,6 +38,6 @@ export async function fetchData(options: FetchDataOptions = {}): Promise<string>
     return final;
   } finally {
     await fs.promises.rm(temp, { recursive: true, force: true });
-    await fs.promises.rm(archive, { force: true });
+    if (!byHand) await fs.promises.rm(archive, { force: true });
   }
 }

@@ -41,7 +41,7 @@ export interface NativeModule {
 
 export interface NativeSGD {
   lr: number;
-  zeroGrad(): void;
+  zeroGrad(setToNone: boolean): void;
   step(): Promise<void>;
   momentumBuffers(): (NativeTensor | null)[];
   setMomentumBuffer(index: number, buffer: NativeTensor | null): void;
@@ -94,6 +94,7 @@ export interface Addon {
   getNumThreads(): number;
   manualSeed(seed: number): void;
   libtorchVersion(): string;
+  readonly allocatorTuned: boolean;
 }
 
 function load(): Addon {

@@ -11,6 +11,7 @@ namespace tt {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
+  exports.Set("allocatorTuned", Napi::Boolean::New(env, TuneAllocator()));
   exports.Set("Tensor", TensorWrap::Define(env));
   exports.Set("Module", ModuleWrap::Define(env));
   exports.Set("SGD", SgdWrap::Define(env));

@@ -5,7 +5,12 @@
 #include "errors.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
 #include <string>
 
 namespace tt {
@@ -84,6 +89,54 @@ class PromiseWorker : public Napi::AsyncWorker {
   R result_{};
 };
 
+// The thread that runs model work (forward, backward, optimizer steps), one
+// at a time, as Python's main thread does: its memory is reused step after
+// step (one malloc arena) and one OpenMP team stays warm. A pool thread hands
+// the work over and waits, so the promise plumbing stays the same.
+class ComputeThread {
+ public:
+  template <typename R>
+  static R Run(const std::function<R()>& work) {
+    std::packaged_task<R()> task(work);
+    std::future<R> result = task.get_future();
+    Instance().Post([&task] { task(); });
+    return result.get();  // rethrows what the work threw
+  }
+
+ private:
+  static ComputeThread& Instance() {
+    static ComputeThread* instance = new ComputeThread();  // never joined: it outlives the environment
+    return *instance;
+  }
+
+  ComputeThread() { std::thread([this] { Loop(); }).detach(); }
+
+  void Post(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      jobs_.push_back(std::move(job));
+    }
+    ready_.notify_one();
+  }
+
+  void Loop() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        ready_.wait(lock, [this] { return !jobs_.empty(); });
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      job();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> jobs_;
+};
+
 template <typename R>
 Napi::Promise RunAsync(Napi::Env env, bool gradEnabled, std::function<R()> work,
                        std::function<Napi::Value(Napi::Env, R&)> toJs) {
@@ -91,6 +144,21 @@ Napi::Promise RunAsync(Napi::Env env, bool gradEnabled, std::function<R()> work,
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
+}
+
+// RunAsync for model work: the work runs on the compute thread, with the
+// grad mode and thread count set there.
+template <typename R>
+Napi::Promise RunCompute(Napi::Env env, bool gradEnabled, std::function<R()> work,
+                         std::function<Napi::Value(Napi::Env, R&)> toJs) {
+  std::function<R()> onComputeThread = [gradEnabled, work = std::move(work)]() {
+    return ComputeThread::Run<R>([gradEnabled, &work]() {
+      ApplyThreadCount();
+      torch::AutoGradMode gradMode(gradEnabled);
+      return work();
+    });
+  };
+  return RunAsync<R>(env, gradEnabled, std::move(onComputeThread), std::move(toJs));
 }
 
 }  // namespace tt

@@ -410,7 +410,7 @@ Napi::Value DdpTrainStep(const Napi::CallbackInfo& info) {
   const int64_t bucketBytes = info[7].IsNumber() ? info[7].As<Napi::Number>().Int64Value() : int64_t{25} << 20;
   if (train && !sgd) throw TypeError(env, "Expected an optimizer for a training step");
   if (bucketBytes <= 0) throw Napi::RangeError::New(env, "Expected a positive bucketBytes");
-  return RunAsync<DdpStepResult>(
+  return RunCompute<DdpStepResult>(
       env, train,
       [model, sgd, inputs, labels, train, g, broadcastBuffers, bucketBytes]() {
 #ifdef TT_WITH_DISTRIBUTED
@@ -456,7 +456,7 @@ Napi::Value DdpTrainStep(const Napi::CallbackInfo& info) {
 Napi::Value BroadcastModule(const Napi::CallbackInfo& info) {
   std::shared_ptr<NativeModule> model = ModuleWrap::From(info[0], "model");
   std::shared_ptr<NativeProcessGroup> g = ProcessGroupWrap::From(info[1], "processGroup");
-  return RunAsync<bool>(
+  return RunCompute<bool>(
       info.Env(), false,
       [model, g]() {
 #ifdef TT_WITH_DISTRIBUTED

@@ -18,7 +18,7 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   torch::Tensor logits = TensorWrap::From(info[0], "input");
   torch::Tensor labels = TensorWrap::From(info[1], "target");
   const bool grad = info.Length() < 3 || info[2].ToBoolean().Value();
-  return RunAsync<torch::Tensor>(
+  return RunCompute<torch::Tensor>(
       env, grad, [logits, labels]() { return torch::nn::functional::cross_entropy(logits, labels); }, WrapTensor);
 }
 
@@ -95,7 +95,7 @@ Napi::Value TrainStep(const Napi::CallbackInfo& info) {
   torch::Tensor labels = TensorWrap::From(info[3], "labels");
   const bool train = info[4].ToBoolean().Value();
   if (train && !sgd) throw TypeError(env, "Expected an optimizer for a training step");
-  return RunAsync<StepResult>(
+  return RunCompute<StepResult>(
       env, train,
       [model, sgd, inputs, labels, train]() {
         if (train) sgd->ZeroGrad();

@@ -192,7 +192,7 @@ Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
   torch::Tensor input = TensorWrap::From(info[0], "input");
   const bool grad = info.Length() < 2 || info[1].ToBoolean().Value();
   std::shared_ptr<NativeModule> native = native_;
-  return RunAsync<torch::Tensor>(
+  return RunCompute<torch::Tensor>(
       env, grad, [native, input]() { return native->forward(input); },
       [](Napi::Env env, torch::Tensor& out) -> Napi::Value { return TensorWrap::Wrap(env, out); });
 }
@@ -208,7 +208,7 @@ Napi::Value ModuleWrap::Features(const Napi::CallbackInfo& info) {
   torch::Tensor input = TensorWrap::From(info[0], "input");
   const bool grad = info.Length() < 2 || info[1].ToBoolean().Value();
   ResNet resnet = native_->resnet;
-  return RunAsync<torch::Tensor>(
+  return RunCompute<torch::Tensor>(
       env, grad, [resnet, input]() mutable { return resnet->features(input); },
       [](Napi::Env env, torch::Tensor& out) -> Napi::Value { return TensorWrap::Wrap(env, out); });
 }

@@ -2,6 +2,9 @@
 #include "torch_pch.h"
 
 namespace tt {
+// Called once at load: tunes glibc's allocator for training (see runtime.cc);
+// TORCH_TRANSFER_MALLOC_TUNING=0 leaves it alone. Returns whether it did.
+bool TuneAllocator();
 Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info);   // sync
 Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info);   // sync
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info);     // sync

@@ -6,9 +6,22 @@
 
 namespace tt {
 
-void SgdState::ZeroGrad() {
-  // set_to_none, PyTorch 2's default: a parameter without a gradient is skipped by step().
-  for (auto& p : params) p.mutable_grad().reset();
+void SgdState::ZeroGrad(bool setToNone) {
+  for (auto& p : params) {
+    torch::Tensor& grad = p.mutable_grad();
+    if (!grad.defined()) continue;
+    if (setToNone) {
+      grad.reset();
+    } else {
+      // Fresh gradient memory every step costs page faults; zeroing keeps it.
+      if (grad.grad_fn()) {
+        grad = grad.detach();
+      } else {
+        grad.requires_grad_(false);
+      }
+      grad.zero_();
+    }
+  }
 }
 
 // torch.optim.SGD's single-tensor update, step for step.
@@ -71,14 +84,16 @@ SgdWrap::SgdWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SgdWrap>(inf
   state_->nesterov = info[5].ToBoolean().Value();
 }
 
+// zeroGrad(setToNone)
 Napi::Value SgdWrap::ZeroGrad(const Napi::CallbackInfo& info) {
-  Guarded(info.Env(), [&] { state_->ZeroGrad(); });
+  const bool setToNone = info.Length() > 0 && info[0].ToBoolean().Value();
+  Guarded(info.Env(), [&] { state_->ZeroGrad(setToNone); });
   return info.Env().Undefined();
 }
 
 Napi::Value SgdWrap::Step(const Napi::CallbackInfo& info) {
   std::shared_ptr<SgdState> state = state_;
-  return RunAsync<bool>(
+  return RunCompute<bool>(
       info.Env(), false,
       [state]() {
         state->Step();

@@ -16,7 +16,9 @@ struct SgdState {
   double lr = 1e-3, momentum = 0, dampening = 0, weightDecay = 0;
   bool nesterov = false;
 
-  void ZeroGrad();
+  // setToNone: drop gradients (PyTorch 2's default); otherwise zero them in
+  // place (PyTorch 1.13's default), which reuses their memory step after step.
+  void ZeroGrad(bool setToNone = false);
   void Step();
 };
 

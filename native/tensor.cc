@@ -224,7 +224,7 @@ Napi::Value TensorWrap::Item(const Napi::CallbackInfo& info) {
 Napi::Value TensorWrap::Backward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   torch::Tensor self = Live(env);
-  return RunAsync<bool>(
+  return RunCompute<bool>(
       env, true,
       [self]() {
         self.backward();

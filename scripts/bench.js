@@ -6,7 +6,7 @@
 // torchvision) and ours on the same data with the same thread count, in the
 // same run, each part in its own process; prints a table with ratios (Python
 // time / ours: above 1 means ours is faster) and writes it as JSON.
-// Parts: weights, load, flops, decode, train, cache, serve (all by default).
+// Parts: weights, load, flops, decode, train, cache, serve, ddp (all by default).
 "use strict";
 const { spawnSync } = require("child_process");
 const fs = require("fs");
@@ -17,7 +17,7 @@ const { formatTable, buildRows } = require("./bench/table");
 
 const ROOT = path.resolve(__dirname, "..");
 const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-const PARTS = ["weights", "load", "flops", "decode", "train", "cache", "serve"];
+const PARTS = ["weights", "load", "flops", "decode", "train", "cache", "serve", "ddp"];
 // glibc: serve large blocks from the heap instead of fresh mmaps, and keep freed memory
 // instead of trimming it, so each step does not page-fault its activations in again.
 const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(2 ** 32) };
@@ -79,7 +79,10 @@ function run(label, command, args, extraEnv = {}) {
   return JSON.parse(lines[lines.length - 1]);
 }
 const python = (label, script, args, env) => run(label, PYTHON, [path.join(__dirname, "bench", script), ...args], env);
-const node = (label, script, args, env) => run(label, process.execPath, [path.join(__dirname, "bench", script), JSON.stringify(args)], env);
+// Ours runs with the allocator settings our commands start with (lib/cli/allocator.ts);
+// Python runs as its users run it, unless --malloc-env gives it the same.
+const OURS_ENV = { MALLOC_ARENA_MAX: "1", ...MALLOC_ENV };
+const node = (label, script, args, env) => run(label, process.execPath, [path.join(__dirname, "bench", script), JSON.stringify(args)], { ...OURS_ENV, ...env });
 const tool = (command, args, env) => python(`python ${command}`, "tools.py", [command, JSON.stringify({ threads, ...args })], env);
 
 const started = Date.now();
@@ -141,6 +144,9 @@ try {
     results.serve = node("serving: classify and onnxruntime-node, 8 concurrent requests", "serve.js", {
       data, dir: work, threads, requests, concurrency: 8, maxBatches: [1, 4], checkLogits: results.weights.checkLogits,
     });
+  }
+  if (only.includes("ddp")) {
+    results.ddp = node("ours: 1 fine-tune epoch on 2 processes x 1 thread vs 1 process x 2 threads", "ddp.js", { data });
   }
 } finally {
   fs.rmSync(work, { recursive: true, force: true });

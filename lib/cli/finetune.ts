@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run finetune: train every layer of an ImageNet ResNet-18 with a new fc.
 import { trainCommand } from "./trainCommand";
+import { runWithTunedAllocator } from "./allocator";
 import { runMain } from "./usage";
 
-runMain("finetune", () => trainCommand("finetune", process.argv.slice(2)));
+runMain("finetune", () => runWithTunedAllocator() ?? trainCommand("finetune", process.argv.slice(2)));

@@ -58,9 +58,14 @@ export class SGD {
     ];
   }
 
-  /** Drops every gradient (set_to_none), so the next backward starts afresh. */
-  zeroGrad(): void {
-    this.native.zeroGrad();
+  /**
+   * Resets the gradients before the next backward: zeroed in place by default,
+   * as PyTorch 1.13 does (their memory is reused), or dropped with
+   * `{ setToNone: true }`, PyTorch 2's default (a parameter whose gradient is
+   * then never computed is skipped by step()).
+   */
+  zeroGrad({ setToNone = false }: { setToNone?: boolean } = {}): void {
+    this.native.zeroGrad(checkBoolean(setToNone, "setToNone"));
   }
 
   step(): Promise<void> {

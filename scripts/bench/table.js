@@ -73,6 +73,14 @@ function buildRows(r) {
       if (tr) add("malloc", `${side}: finetune train phase s, malloc env ${m.env === "unset" ? "unset" : "set"} vs not`, record(tr[side], "finetune", "train").seconds, record(m[side].train, "finetune", "train").seconds, "time");
     }
   }
+  if (r.ddp) {
+    const { single, two } = r.ddp;
+    // Here "python" is our single process: the ratio is 1 process / 2 processes.
+    rows.push({ section: "ddp", name: "(reference: ours, 1 process x 2 threads; ours: 2 processes x 1 thread, Gloo)", python: null, ours: null, unit: "", ratio: null });
+    add("ddp", "fine-tune train phase, one epoch", single.train, two.train, "time");
+    add("ddp", "fine-tune val phase, one epoch", single.val, two.val, "time");
+    add("ddp", "MB all-reduced per step / model MB", r.ddp.modelBytes / 1e6, r.ddp.bytesPerStep / 1e6, "MB");
+  }
   return rows;
 }
 

@@ -18,6 +18,7 @@
 #include "module.h"
 #include "sgd.h"
 #include "tensor.h"
+#include "train_step.h"
 
 namespace tt {
 
@@ -391,11 +392,6 @@ Napi::Value Randperm(const Napi::CallbackInfo& info) {
   return out;
 }
 
-struct DdpStepResult {
-  double loss = 0;
-  int64_t correct = 0;
-};
-
 // One DDP batch: buffers from rank 0, forward, loss and, when training,
 // backward, gradients averaged across ranks in buckets, and the SGD step.
 Napi::Value DdpTrainStep(const Napi::CallbackInfo& info) {
@@ -410,47 +406,33 @@ Napi::Value DdpTrainStep(const Napi::CallbackInfo& info) {
   const int64_t bucketBytes = info[7].IsNumber() ? info[7].As<Napi::Number>().Int64Value() : int64_t{25} << 20;
   if (train && !sgd) throw TypeError(env, "Expected an optimizer for a training step");
   if (bucketBytes <= 0) throw Napi::RangeError::New(env, "Expected a positive bucketBytes");
-  return RunCompute<DdpStepResult>(
+  return RunCompute<StepResult>(
       env, train,
       [model, sgd, inputs, labels, train, g, broadcastBuffers, bucketBytes]() {
 #ifdef TT_WITH_DISTRIBUTED
         std::lock_guard<std::mutex> lock(g->mutex);
         Check(*g);
-        if (train) sgd->ZeroGrad();
-        if (broadcastBuffers && g->size > 1) {
+        auto syncBuffers = [&] {
+          if (!broadcastBuffers || g->size <= 1) return;
           std::vector<torch::Tensor> buffers = ModuleState(*model, false, true);
           if (!buffers.empty()) BroadcastCoalesced(*g, buffers, 0, int64_t{250} << 20);
-        }
-        torch::Tensor outputs = model->forward(inputs);
-        torch::Tensor loss = torch::nn::functional::cross_entropy(outputs, labels);
-        if (train) {
-          loss.backward();
+        };
+        auto averageGradients = [&] {
           // Every parameter that requires a gradient takes part, so that all
           // ranks issue the same collectives; a missing gradient counts as zeros.
-          std::vector<torch::Tensor> params, grads;
+          std::vector<torch::Tensor> grads;
           for (auto& p : model->module->parameters()) {
-            if (!p.requires_grad()) continue;
-            params.push_back(p);
-            grads.push_back(p.grad().defined() ? p.grad() : torch::zeros_like(p));
+            if (p.requires_grad()) grads.push_back(p.grad().defined() ? p.grad() : torch::zeros_like(p));
           }
           AllReduceCoalesced(*g, grads, bucketBytes, true);
-          sgd->Step();
-        }
-        DdpStepResult r;
-        r.loss = loss.item<double>();
-        r.correct = outputs.argmax(1).eq(labels).sum().item<int64_t>();
-        return r;
+        };
+        return RunStep(*model, sgd.get(), inputs, labels, train, syncBuffers, averageGradients);
 #else
         throw std::runtime_error(std::string(kInstallHint));
-        return DdpStepResult();
+        return StepResult();
 #endif
       },
-      [](Napi::Env env, DdpStepResult& r) -> Napi::Value {
-        Napi::Object out = Napi::Object::New(env);
-        out.Set("loss", r.loss);
-        out.Set("correct", static_cast<double>(r.correct));
-        return out;
-      });
+      StepResultToJs);
 }
 
 Napi::Value BroadcastModule(const Napi::CallbackInfo& info) {

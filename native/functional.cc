@@ -6,6 +6,7 @@
 #include "module.h"
 #include "sgd.h"
 #include "tensor.h"
+#include "train_step.h"
 
 namespace tt {
 
@@ -80,11 +81,6 @@ Napi::Value ResizeImage(const Napi::CallbackInfo& info) {
       });
 }
 
-struct StepResult {
-  double loss = 0;
-  int64_t correct = 0;
-};
-
 // One batch of train_model in one crossing: forward, loss and, when training,
 // backward and the optimizer step.
 Napi::Value TrainStep(const Napi::CallbackInfo& info) {
@@ -96,26 +92,7 @@ Napi::Value TrainStep(const Napi::CallbackInfo& info) {
   const bool train = info[4].ToBoolean().Value();
   if (train && !sgd) throw TypeError(env, "Expected an optimizer for a training step");
   return RunCompute<StepResult>(
-      env, train,
-      [model, sgd, inputs, labels, train]() {
-        if (train) sgd->ZeroGrad();
-        torch::Tensor outputs = model->forward(inputs);
-        torch::Tensor loss = torch::nn::functional::cross_entropy(outputs, labels);
-        if (train) {
-          loss.backward();
-          sgd->Step();
-        }
-        StepResult r;
-        r.loss = loss.item<double>();
-        r.correct = outputs.argmax(1).eq(labels).sum().item<int64_t>();
-        return r;
-      },
-      [](Napi::Env env, StepResult& r) -> Napi::Value {
-        Napi::Object out = Napi::Object::New(env);
-        out.Set("loss", r.loss);
-        out.Set("correct", static_cast<double>(r.correct));
-        return out;
-      });
+      env, train, [model, sgd, inputs, labels, train]() { return RunStep(*model, sgd.get(), inputs, labels, train); }, StepResultToJs);
 }
 
 }  // namespace tt

@@ -7,6 +7,7 @@
 import { DataLoader } from "../data/dataLoader";
 import { Dataset } from "../data/dataLoader";
 import { noGrad } from "../grad";
+import { Generator as RandomGenerator } from "../random";
 import { ResNet } from "../models/resnet";
 import { addon } from "../native";
 import { Linear } from "../nn/linear";
@@ -54,31 +55,14 @@ export async function extractFeatures(model: ResNet, dataset: Dataset, { batchSi
 }
 
 /** Mini-batches of cached features, reshuffled each epoch with a seeded generator. */
-function* batches(set: FeatureSet, batchSize: number, shuffle: boolean, random: () => number): Generator<[Tensor, Tensor]> {
-  const order = set.labels.map((_, i) => i);
-  if (shuffle) {
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
-  }
+function* batches(set: FeatureSet, batchSize: number, shuffle: boolean, generator: RandomGenerator): Generator<[Tensor, Tensor]> {
+  const order = shuffle ? generator.permutation(set.labels.length) : set.labels.map((_, i) => i);
   for (let start = 0; start < order.length; start += batchSize) {
     const idx = order.slice(start, start + batchSize);
     const x = new Float32Array(idx.length * set.dim);
     idx.forEach((i, k) => x.set(set.features.subarray(i * set.dim, (i + 1) * set.dim), k * set.dim));
     yield [tensor(x, [idx.length, set.dim]), tensor(BigInt64Array.from(idx, (i) => BigInt(set.labels[i])))];
   }
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** train_model's loop over cached features: the best val accuracy's fc is kept and restored. */
@@ -89,7 +73,7 @@ export async function trainLinearProbe(
   data: { train: FeatureSet; val: FeatureSet },
   { numEpochs, batchSize, seed = 0, onEpoch }: { numEpochs: number; batchSize: number; seed?: number; onEpoch?: (r: EpochRecord) => void },
 ): Promise<{ bestAcc: number; history: EpochRecord[] }> {
-  const random = mulberry32(seed);
+  const generator = new RandomGenerator(seed);
   const history: EpochRecord[] = [];
   let bestAcc = 0;
   let best = cloneStateDict(fc.stateDict());
@@ -100,7 +84,7 @@ export async function trainLinearProbe(
         const set = data[phase];
         let loss = 0;
         let correct = 0;
-        for (const [x, y] of batches(set, batchSize, phase === "train", random)) {
+        for (const [x, y] of batches(set, batchSize, phase === "train", generator)) {
           const r = await addon.trainStep(fc.native, phase === "train" ? optimizer.native : null, x, y, phase === "train");
           loss += r.loss * x.shape[0];
           correct += r.correct;

@@ -396,37 +396,32 @@ Napi::Value Randperm(const Napi::CallbackInfo& info) {
 // backward, gradients averaged across ranks in buckets, and the SGD step.
 Napi::Value DdpTrainStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::shared_ptr<NativeModule> model = ModuleWrap::From(info[0], "model");
-  std::shared_ptr<SgdState> sgd = info[1].IsNull() ? nullptr : SgdWrap::From(info[1], "optimizer");
-  torch::Tensor inputs = TensorWrap::From(info[2], "inputs");
-  torch::Tensor labels = TensorWrap::From(info[3], "labels");
-  const bool train = info[4].ToBoolean().Value();
+  StepArgs a = ParseStepArgs(info);
   std::shared_ptr<NativeProcessGroup> g = ProcessGroupWrap::From(info[5], "processGroup");
   const bool broadcastBuffers = info[6].ToBoolean().Value();
   const int64_t bucketBytes = info[7].IsNumber() ? info[7].As<Napi::Number>().Int64Value() : int64_t{25} << 20;
-  if (train && !sgd) throw TypeError(env, "Expected an optimizer for a training step");
   if (bucketBytes <= 0) throw Napi::RangeError::New(env, "Expected a positive bucketBytes");
   return RunCompute<StepResult>(
-      env, train,
-      [model, sgd, inputs, labels, train, g, broadcastBuffers, bucketBytes]() {
+      env, a.train,
+      [a, g, broadcastBuffers, bucketBytes]() {
 #ifdef TT_WITH_DISTRIBUTED
         std::lock_guard<std::mutex> lock(g->mutex);
         Check(*g);
         auto syncBuffers = [&] {
           if (!broadcastBuffers || g->size <= 1) return;
-          std::vector<torch::Tensor> buffers = ModuleState(*model, false, true);
+          std::vector<torch::Tensor> buffers = ModuleState(*a.model, false, true);
           if (!buffers.empty()) BroadcastCoalesced(*g, buffers, 0, int64_t{250} << 20);
         };
         auto averageGradients = [&] {
           // Every parameter that requires a gradient takes part, so that all
           // ranks issue the same collectives; a missing gradient counts as zeros.
           std::vector<torch::Tensor> grads;
-          for (auto& p : model->module->parameters()) {
+          for (auto& p : a.model->module->parameters()) {
             if (p.requires_grad()) grads.push_back(p.grad().defined() ? p.grad() : torch::zeros_like(p));
           }
           AllReduceCoalesced(*g, grads, bucketBytes, true);
         };
-        return RunStep(*model, sgd.get(), inputs, labels, train, syncBuffers, averageGradients);
+        return RunStep(*a.model, a.sgd.get(), a.inputs, a.labels, a.train, syncBuffers, averageGradients);
 #else
         throw std::runtime_error(std::string(kInstallHint));
         return StepResult();

@@ -84,15 +84,9 @@ Napi::Value ResizeImage(const Napi::CallbackInfo& info) {
 // One batch of train_model in one crossing: forward, loss and, when training,
 // backward and the optimizer step.
 Napi::Value TrainStep(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::shared_ptr<NativeModule> model = ModuleWrap::From(info[0], "model");
-  std::shared_ptr<SgdState> sgd = info[1].IsNull() ? nullptr : SgdWrap::From(info[1], "optimizer");
-  torch::Tensor inputs = TensorWrap::From(info[2], "inputs");
-  torch::Tensor labels = TensorWrap::From(info[3], "labels");
-  const bool train = info[4].ToBoolean().Value();
-  if (train && !sgd) throw TypeError(env, "Expected an optimizer for a training step");
+  StepArgs a = ParseStepArgs(info);
   return RunCompute<StepResult>(
-      env, train, [model, sgd, inputs, labels, train]() { return RunStep(*model, sgd.get(), inputs, labels, train); }, StepResultToJs);
+      info.Env(), a.train, [a]() { return RunStep(*a.model, a.sgd.get(), a.inputs, a.labels, a.train); }, StepResultToJs);
 }
 
 }  // namespace tt

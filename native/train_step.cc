@@ -1,5 +1,8 @@
 #include "train_step.h"
 
+#include "errors.h"
+#include "tensor.h"
+
 namespace tt {
 
 StepResult RunStep(NativeModule& model, SgdState* sgd, const torch::Tensor& inputs, const torch::Tensor& labels, bool train,
@@ -24,6 +27,17 @@ Napi::Value StepResultToJs(Napi::Env env, StepResult& result) {
   out.Set("loss", result.loss);
   out.Set("correct", static_cast<double>(result.correct));
   return out;
+}
+
+StepArgs ParseStepArgs(const Napi::CallbackInfo& info) {
+  StepArgs a;
+  a.model = ModuleWrap::From(info[0], "model");
+  a.sgd = info[1].IsNull() ? nullptr : SgdWrap::From(info[1], "optimizer");
+  a.inputs = TensorWrap::From(info[2], "inputs");
+  a.labels = TensorWrap::From(info[3], "labels");
+  a.train = info[4].ToBoolean().Value();
+  if (a.train && !a.sgd) throw TypeError(info.Env(), "Expected an optimizer for a training step");
+  return a;
 }
 
 }  // namespace tt

@@ -4,6 +4,7 @@
 #include "torch_pch.h"
 
 #include <functional>
+#include <memory>
 
 #include "module.h"
 #include "sgd.h"
@@ -21,5 +22,14 @@ StepResult RunStep(NativeModule& model, SgdState* sgd, const torch::Tensor& inpu
                    const std::function<void()>& beforeForward = nullptr, const std::function<void()>& afterBackward = nullptr);
 
 Napi::Value StepResultToJs(Napi::Env env, StepResult& result);
+
+// The arguments both step bindings take first: (model, optimizer | null, inputs, labels, train).
+struct StepArgs {
+  std::shared_ptr<NativeModule> model;
+  std::shared_ptr<SgdState> sgd;
+  torch::Tensor inputs, labels;
+  bool train = false;
+};
+StepArgs ParseStepArgs(const Napi::CallbackInfo& info);
 
 }  // namespace tt

@@ -6,15 +6,23 @@ import { runPython } from "./helpers/python";
 import { ImageFolder } from "../lib/datasets";
 import * as T from "../lib/transforms";
 import { RgbImage } from "../lib/data/image";
+import { decodeImage } from "../lib/data/decode";
+import { resize, resizedCrop } from "../lib/transforms/functional";
+import { resizedSize } from "../lib/transforms/resize";
+import { centerCropOffsets } from "../lib/transforms/centerCrop";
 
 const DATA = path.resolve(__dirname, "../../shared/data/hymenoptera_data");
 
 // One Python process: torchvision's ImageFolder listings for train and val, and
-// Resize(256) + CenterCrop(224) of every val image as raw HWC bytes (ToTensor is an exact /255).
+// Resize(256) + CenterCrop(224) of every val image as raw HWC bytes (ToTensor is an exact /255),
+// and, for the resampling on its own, PIL's decoded pixels and two resized_crop
+// results from them (a shrink and an enlargement, with the boxes of CROPS).
 const PYTHON = `
 import json, os, sys
 import numpy as np
+from PIL import Image
 from torchvision import datasets, transforms
+import torchvision.transforms.functional as F
 data, out = sys.argv[1], sys.argv[2]
 listing = {}
 for phase in ("train", "val"):
@@ -25,8 +33,19 @@ val = datasets.ImageFolder(os.path.join(data, "val"), transform=tf)
 for i in range(len(val)):
     img, _ = val[i]
     np.asarray(img, dtype=np.uint8).tofile(os.path.join(out, "%d.raw" % i))
+    full = Image.open(val.samples[i][0]).convert("RGB")
+    np.asarray(full, dtype=np.uint8).tofile(os.path.join(out, "%d.dec" % i))
+    w, h = full.size
+    for k, (top, left, ch, cw) in enumerate([(h // 7, w // 5, h * 3 // 5, w // 2), (h // 3, w // 4, 90, 70)]):
+        np.asarray(F.resized_crop(full, top, left, ch, cw, [224, 224]), dtype=np.uint8).tofile(os.path.join(out, "%d.crop%d" % (i, k)))
 print(json.dumps(listing))
 `;
+
+/** The boxes (top, left, height, width) the Python script crops, for an h x w image. */
+const CROPS = (h: number, w: number): [number, number, number, number][] => [
+  [Math.floor(h / 7), Math.floor(w / 5), Math.floor((h * 3) / 5), Math.floor(w / 2)],
+  [Math.floor(h / 3), Math.floor(w / 4), 90, 70],
+];
 
 type Listing = Record<"train" | "val", { classes: string[]; samples: [string, number][] }>;
 
@@ -66,5 +85,44 @@ describe("parity with torchvision on hymenoptera_data", () => {
     console.log(`pixel parity over ${errors.length} val images: mean ${mean.toFixed(5)}, worst ${worst.toFixed(5)}`);
     expect(mean).toBeLessThanOrEqual(0.003);
     expect(worst).toBeLessThanOrEqual(0.02);
+  });
+
+  // Both read JPEG with the system's libjpeg-turbo (Debian's python3-pil links
+  // libjpeg62-turbo) with the same settings, so equality is exact, not approximate.
+  it("decodes every val JPEG to exactly PIL's pixels", async () => {
+    const ds = new ImageFolder(path.join(DATA, "val"));
+    let exact = 0;
+    for (let i = 0; i < ds.length; i++) {
+      const ours = await decodeImage(ds.samples[i][0]);
+      const theirs = fs.readFileSync(path.join(tmp, `${i}.dec`));
+      if (Buffer.compare(Buffer.from(ours.data.buffer, ours.data.byteOffset, ours.data.byteLength), theirs) === 0) exact++;
+    }
+    expect(exact).toBe(ds.length);
+  });
+
+  // From PIL's own decoded pixels, so only the resampling is compared: Pillow's
+  // fixed-point bilinear, reproduced, gives the same bytes.
+  it("resizes and resized-crops PIL's pixels to exactly PIL's results", async () => {
+    const ds = new ImageFolder(path.join(DATA, "val"));
+    let compared = 0;
+    for (let i = 0; i < ds.length; i++) {
+      const theirs = fs.readFileSync(path.join(tmp, `${i}.dec`));
+      const { width, height } = await decodeImage(ds.samples[i][0]);
+      const img: RgbImage = { data: new Uint8Array(theirs), width, height, channels: 3 };
+      const [h, w] = resizedSize(height, width, 256);
+      const resized = await resize(img, h, w);
+      const [top, left] = centerCropOffsets(h, w, 224, 224);
+      const expected = fs.readFileSync(path.join(tmp, `${i}.raw`));
+      for (let y = 0; y < 224; y++) {
+        const row = resized.data.subarray(((top + y) * w + left) * 3, ((top + y) * w + left + 224) * 3);
+        expect(Buffer.compare(Buffer.from(row), expected.subarray(y * 224 * 3, (y + 1) * 224 * 3))).toBe(0);
+      }
+      for (const [k, [ct, cl, ch, cw]] of CROPS(height, width).entries()) {
+        const ours = await resizedCrop(img, ct, cl, ch, cw, 224, 224);
+        expect(Buffer.compare(Buffer.from(ours.data), fs.readFileSync(path.join(tmp, `${i}.crop${k}`)))).toBe(0);
+        compared++;
+      }
+    }
+    expect(compared).toBe(2 * ds.length);
   });
 });

@@ -75,7 +75,12 @@ export interface Addon {
   stack(tensors: NativeTensor[]): NativeTensor;
   softmax(input: NativeTensor, dim: number): Promise<NativeTensor>;
   crossEntropy(input: NativeTensor, target: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
-  resizeImage(pixels: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number): Promise<Uint8Array>;
+  /** crop: the input box to resize; window: the output box to compute; both [top, left, height, width]. */
+  resizeImage(pixels: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number,
+    crop?: number[] | null, window?: number[] | null): Promise<Uint8Array>;
+  imageToTensor(pixels: Uint8Array, height: number, width: number, channels: number, mean?: number[], std?: number[]): NativeTensor;
+  /** null: not a JPEG, a CMYK/YCCK one, or a build without libjpeg. */
+  decodeJpeg(source: string | Uint8Array): Promise<{ data: Uint8Array; width: number; height: number } | null>;
   trainStep(model: NativeModule, optimizer: NativeSGD | null, inputs: NativeTensor, labels: NativeTensor, train: boolean): Promise<{ loss: number; correct: number }>;
   ProcessGroup: {
     prototype: NativeProcessGroup;

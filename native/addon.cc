@@ -2,6 +2,7 @@
 #include "addon_data.h"
 #include "distributed.h"
 #include "functional.h"
+#include "image.h"
 #include "module.h"
 #include "runtime.h"
 #include "sgd.h"
@@ -22,6 +23,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmax", Napi::Function::New(env, Softmax, "softmax"));
   exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy, "crossEntropy"));
   exports.Set("resizeImage", Napi::Function::New(env, ResizeImage, "resizeImage"));
+  exports.Set("imageToTensor", Napi::Function::New(env, ImageToTensor, "imageToTensor"));
+  exports.Set("decodeJpeg", Napi::Function::New(env, DecodeJpeg, "decodeJpeg"));
   exports.Set("trainStep", Napi::Function::New(env, TrainStep, "trainStep"));
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable, "cudaIsAvailable"));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount, "cudaDeviceCount"));

@@ -6,6 +6,5 @@ namespace tt {
 Napi::Value CrossEntropy(const Napi::CallbackInfo& info);  // async: (logits, labels, grad) -> Tensor
 Napi::Value Stack(const Napi::CallbackInfo& info);         // sync:  (tensors) -> Tensor
 Napi::Value Softmax(const Napi::CallbackInfo& info);       // async: (tensor, dim) -> Tensor
-Napi::Value ResizeImage(const Napi::CallbackInfo& info);   // async: (uint8 HWC, h, w, c, outH, outW) -> Uint8Array
 Napi::Value TrainStep(const Napi::CallbackInfo& info);     // async: (module, sgd|null, inputs, labels, train) -> {loss, correct}
 }  // namespace tt

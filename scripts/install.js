@@ -38,6 +38,9 @@ if (found.source === "the system") aptInstall(["libopenblas0-pthread"], "fast BL
 // Debian's libtorch has c10d and Gloo built in, but Gloo's headers come apart:
 // without them the addon builds without tt.distributed.
 if (found.source === "the system") aptInstall(["libgloo-dev"], "headers for data-parallel training (tt.distributed)");
+// JPEG decoding with the libjpeg-turbo PIL uses (the same pixels as
+// torchvision); without its headers JPEG goes through sharp instead.
+aptInstall(["libjpeg62-turbo-dev"], "JPEG decoding with PIL's libjpeg-turbo");
 console.log(`torch-transfer: building against libtorch from ${found.source} (${found.dir})`);
 
 const cmakeJs = require.resolve("cmake-js/bin/cmake-js");

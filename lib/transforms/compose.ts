@@ -2,9 +2,12 @@
 import { invalid } from "../check";
 import { checkImage, RgbImage } from "../data/image";
 import { Generator, defaultGenerator } from "../random";
-import { isTensor, tensor, Tensor } from "../tensor";
+import { isTensor, Tensor } from "../tensor";
+import { CenterCrop, centerCropOffsets } from "./centerCrop";
+import { cropOfResized } from "./functional";
 import { Normalize } from "./normalize";
-import { imageToChw, ToTensor } from "./toTensor";
+import { Resize, resizedSize } from "./resize";
+import { imageToTensor, ToTensor } from "./toTensor";
 import { Transform } from "./transform";
 
 export class Compose implements Transform {
@@ -26,6 +29,9 @@ export class Compose implements Transform {
         // One pass and one tensor instead of a tensor, a read-back and a second tensor.
         out = fused(checkImage(value), next);
         i++;
+      } else if (t instanceof Resize && next instanceof CenterCrop && (out = await resizeThenCrop(checkImage(value), t, next))) {
+        // Only the pixels the crop keeps are resampled.
+        i++;
       } else {
         out = await t.forward(value, generator);
       }
@@ -40,6 +46,17 @@ export class Compose implements Transform {
   }
 }
 
+// Resize then CenterCrop, when the crop lies inside the resized image (a
+// larger crop pads, and goes the long way).
+async function resizeThenCrop(img: RgbImage, resize: Resize, centerCrop: CenterCrop): Promise<RgbImage | undefined> {
+  const [h, w] = resizedSize(img.height, img.width, resize.size);
+  const [ch, cw] = centerCrop.size;
+  if (ch > h || cw > w) return undefined;
+  const [top, left] = centerCropOffsets(h, w, ch, cw);
+  return cropOfResized(img, h, w, top, left, ch, cw);
+}
+
 function fused(img: RgbImage, normalize: Normalize): Tensor {
-  return tensor(normalize.normalizeInPlace(imageToChw(img), 3), [3, img.height, img.width]);
+  const [mean, std] = normalize.perChannel(3);
+  return imageToTensor(img, mean, std);
 }

@@ -1,5 +1,6 @@
 // Pixel operations on RgbImage, with PIL's semantics: a crop reaching outside
-// the image is filled with zeros; resizing is bilinear with antialiasing.
+// the image is filled with zeros; resizing is Pillow's bilinear, which
+// antialiases when shrinking (native/resample.cc, the same to the bit).
 import { invalid } from "../check";
 import { addon } from "../native";
 import { RgbImage } from "../data/image";
@@ -20,6 +21,22 @@ export function crop(img: RgbImage, top: number, left: number, height: number, w
 export async function resize(img: RgbImage, height: number, width: number): Promise<RgbImage> {
   if (height === img.height && width === img.width) return img;
   const data = await addon.resizeImage(img.data, img.height, img.width, 3, height, width);
+  return { data, width, height, channels: 3 };
+}
+
+/** resize() then crop(), computing only the cropped pixels; the box must lie inside the resized image. */
+export async function cropOfResized(img: RgbImage, height: number, width: number, top: number, left: number,
+  cropH: number, cropW: number): Promise<RgbImage> {
+  if (height === img.height && width === img.width) return crop(img, top, left, cropH, cropW);
+  const data = await addon.resizeImage(img.data, img.height, img.width, 3, height, width, null, [top, left, cropH, cropW]);
+  return { data, width: cropW, height: cropH, channels: 3 };
+}
+
+/** crop() then resize(), reading the crop in place; the box must lie inside the image. */
+export async function resizedCrop(img: RgbImage, top: number, left: number, cropH: number, cropW: number,
+  height: number, width: number): Promise<RgbImage> {
+  if (height === cropH && width === cropW) return crop(img, top, left, cropH, cropW);
+  const data = await addon.resizeImage(img.data, img.height, img.width, 3, height, width, [top, left, cropH, cropW]);
   return { data, width, height, channels: 3 };
 }
 

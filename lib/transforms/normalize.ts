@@ -20,18 +20,23 @@ export class Normalize implements Transform<Tensor, Tensor> {
     }
   }
 
-  /** Normalizes CHW values in place; a mean or std of length 1 applies to every channel. */
-  normalizeInPlace(values: Float32Array, channels: number): Float32Array {
+  /** mean and std with one value per channel; a list of length 1 applies to every channel. */
+  perChannel(channels: number): [number[], number[]] {
     for (const [name, list] of [["mean", this.mean], ["std", this.std]] as const) {
       if (list.length !== 1 && list.length !== channels) {
         throw new RangeError(`Normalize: ${name} has ${list.length} values but the input has ${channels} channels`);
       }
     }
+    const each = (list: number[]) => Array.from({ length: channels }, (_, c) => list[list.length === 1 ? 0 : c]);
+    return [each(this.mean), each(this.std)];
+  }
+
+  /** Normalizes CHW values in place, in float32 arithmetic as torch does on a float32 tensor. */
+  normalizeInPlace(values: Float32Array, channels: number): Float32Array {
+    const [mean, std] = this.perChannel(channels);
     const plane = values.length / channels;
     for (let c = 0; c < channels; c++) {
-      // float32 arithmetic, as torch does it on a float32 tensor.
-      const m = Math.fround(this.mean[this.mean.length === 1 ? 0 : c]);
-      const s = Math.fround(this.std[this.std.length === 1 ? 0 : c]);
+      const m = Math.fround(mean[c]), s = Math.fround(std[c]);
       for (let p = c * plane; p < (c + 1) * plane; p++) values[p] = Math.fround(values[p] - m) / s;
     }
     return values;

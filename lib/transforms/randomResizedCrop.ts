@@ -3,7 +3,7 @@
 import { checkNumber, invalid } from "../check";
 import { checkImage, pyRound, RgbImage } from "../data/image";
 import { defaultGenerator, Generator } from "../random";
-import { crop, pairSize, pyFloat, resize } from "./functional";
+import { pairSize, pyFloat, resizedCrop } from "./functional";
 import { Transform } from "./transform";
 
 export interface CropParams { top: number; left: number; height: number; width: number }
@@ -57,7 +57,7 @@ export class RandomResizedCrop implements Transform<RgbImage, RgbImage> {
   async forward(input: RgbImage, generator: Generator = defaultGenerator): Promise<RgbImage> {
     const img = checkImage(input);
     const p = RandomResizedCrop.getParams(img.height, img.width, this.scale, this.ratio, generator);
-    return resize(crop(img, p.top, p.left, p.height, p.width), this.size[0], this.size[1]);
+    return resizedCrop(img, p.top, p.left, p.height, p.width, this.size[0], this.size[1]);
   }
 
   toString(): string {

@@ -1,25 +1,20 @@
 // ToTensor: uint8 HWC -> float32 CHW in [0, 1].
 import { checkImage, RgbImage } from "../data/image";
-import { tensor, Tensor } from "../tensor";
+import { addon } from "../native";
+import { Tensor } from "../tensor";
 import { Transform } from "./transform";
 
-/** The CHW float values of an image, scaled to [0, 1]. */
-export function imageToChw(img: RgbImage): Float32Array {
-  const plane = img.width * img.height;
-  const out = new Float32Array(plane * 3);
-  const src = img.data;
-  for (let p = 0; p < plane; p++) {
-    out[p] = src[p * 3] / 255;
-    out[plane + p] = src[p * 3 + 1] / 255;
-    out[2 * plane + p] = src[p * 3 + 2] / 255;
-  }
-  return out;
+/**
+ * The image as a float32 CHW tensor in [0, 1], then, when given, normalized
+ * per channel; one native pass, in torch's float32 arithmetic.
+ */
+export function imageToTensor(img: RgbImage, mean?: number[], std?: number[]): Tensor {
+  return mean && std ? addon.imageToTensor(img.data, img.height, img.width, 3, mean, std) : addon.imageToTensor(img.data, img.height, img.width, 3);
 }
 
 export class ToTensor implements Transform<RgbImage, Tensor> {
   async forward(input: RgbImage): Promise<Tensor> {
-    const img = checkImage(input);
-    return tensor(imageToChw(img), [3, img.height, img.width]);
+    return imageToTensor(checkImage(input));
   }
 
   toString(): string {

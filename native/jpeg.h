@@ -1,0 +1,28 @@
+// JPEG decoding with libjpeg-turbo, set up as Pillow sets it up (the islow
+// IDCT, fancy upsampling, output in RGB), so that a JPEG decodes to the same
+// 8-bit pixels PIL's Image.open(f).convert("RGB") gives on the same library.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tt {
+
+struct DecodedImage {
+  std::vector<uint8_t> pixels;  // height * width * 3, HWC
+  int width = 0, height = 0;
+};
+
+bool LooksLikeJpeg(const uint8_t* data, size_t size);
+
+// Whether this build can decode JPEG itself (libjpeg was found at build time).
+bool JpegAvailable();
+
+// Decodes a JPEG whose colour space converts to RGB the way PIL converts it
+// (greyscale, YCbCr, RGB). Returns false, touching nothing, for CMYK and YCCK,
+// which PIL opens as CMYK and converts with its own formula. Throws
+// std::runtime_error with libjpeg's message for corrupt data, and for a file
+// that ends early (PIL: "image file is truncated").
+bool DecodeJpeg(const uint8_t* data, size_t size, DecodedImage& out);
+
+}  // namespace tt

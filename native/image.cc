@@ -6,6 +6,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include <sys/stat.h>
+
 #include "async_call.h"
 #include "jpeg.h"
 #include "resample.h"
@@ -17,22 +19,26 @@ namespace {
 
 using Bytes = std::shared_ptr<std::vector<uint8_t>>;
 
-// Hands a vector's memory to JavaScript without a copy. V8 is told of the
-// size, so that images no longer referenced make it collect soon.
+// Hands a vector's memory to JavaScript without a copy. V8 counts an
+// ArrayBuffer's backing store towards its GC decisions by itself (adjusting
+// external memory as well made it collect twice as often, for nothing).
 Napi::Uint8Array ToJs(Napi::Env env, std::vector<uint8_t>&& bytes) {
   auto* owned = new std::vector<uint8_t>(std::move(bytes));
-  const int64_t size = static_cast<int64_t>(owned->size());
-  Napi::MemoryManagement::AdjustExternalMemory(env, size);
-  return Napi::Buffer<uint8_t>::New(env, owned->data(), owned->size(), [size](Napi::Env env, uint8_t*, std::vector<uint8_t>* v) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, -size);
-    delete v;
-  }, owned);
+  return Napi::Buffer<uint8_t>::New(env, owned->data(), owned->size(),
+                                    [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, owned);
 }
 
 std::vector<uint8_t> ReadFile(const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), std::fclose);
   if (!file) throw std::runtime_error(std::strerror(errno));
+  // One read of the whole file when its size is known (a regular file), then
+  // chunks for whatever else there is (a pipe, a file still growing).
   std::vector<uint8_t> bytes;
+  struct stat info;
+  if (fstat(fileno(file.get()), &info) == 0 && S_ISREG(info.st_mode)) {
+    bytes.resize(static_cast<size_t>(info.st_size));
+    bytes.resize(std::fread(bytes.data(), 1, bytes.size(), file.get()));
+  }
   uint8_t chunk[1 << 16];
   size_t n;
   while ((n = std::fread(chunk, 1, sizeof chunk, file.get())) > 0) bytes.insert(bytes.end(), chunk, chunk + n);

@@ -6,6 +6,7 @@ import { runPython } from "./helpers/python";
 import { ImageFolder } from "../lib/datasets";
 import * as T from "../lib/transforms";
 import { RgbImage } from "../lib/data/image";
+import { Tensor } from "../lib/tensor";
 import { decodeImage } from "../lib/data/decode";
 import { resize, resizedCrop } from "../lib/transforms/functional";
 import { resizedSize } from "../lib/transforms/resize";
@@ -38,6 +39,9 @@ for i in range(len(val)):
     w, h = full.size
     for k, (top, left, ch, cw) in enumerate([(h // 7, w // 5, h * 3 // 5, w // 2), (h // 3, w // 4, 90, 70)]):
         np.asarray(F.resized_crop(full, top, left, ch, cw, [224, 224]), dtype=np.uint8).tofile(os.path.join(out, "%d.crop%d" % (i, k)))
+every = np.stack([np.arange(256, dtype=np.uint8)] * 3, axis=1).reshape(16, 16, 3)
+norm = transforms.Compose([transforms.ToTensor(), transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+norm(Image.fromarray(every)).numpy().astype(np.float32).tofile(os.path.join(out, "every.f32"))
 print(json.dumps(listing))
 `;
 
@@ -124,5 +128,15 @@ describe("parity with torchvision on hymenoptera_data", () => {
       }
     }
     expect(compared).toBe(2 * ds.length);
+  });
+
+  it("gives torchvision's ToTensor + Normalize values for every byte, to the bit", async () => {
+    const every = new Uint8Array(256 * 3).map((_, i) => Math.floor(i / 3));
+    const tf = new T.Compose([new T.ToTensor(), new T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])]);
+    const x = (await tf.forward({ data: every, width: 16, height: 16, channels: 3 })) as Tensor;
+    const theirs = fs.readFileSync(path.join(tmp, "every.f32"));
+    const ours = (await x.data()) as Float32Array;
+    expect(Buffer.compare(Buffer.from(ours.buffer, ours.byteOffset, ours.byteLength), theirs)).toBe(0);
+    x.dispose();
   });
 });

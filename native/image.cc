@@ -209,14 +209,17 @@ Napi::Value ImageToTensor(const Napi::CallbackInfo& info) {
     float* dst = out.data_ptr<float>();
     const uint8_t* src = pixels.Data();
     const int64_t plane = h * w;
+    // The result depends only on the byte, so each channel gets a 256-entry
+    // table computed with torch's float32 operations: the same values, and
+    // the loop becomes a lookup.
     for (int64_t k = 0; k < c; ++k) {
-      float* o = dst + k * plane;
-      const float m = mean[k], sd = stdev[k];
-      if (normalize) {
-        for (int64_t p = 0; p < plane; ++p) o[p] = (static_cast<float>(src[p * c + k]) / 255.0f - m) / sd;
-      } else {
-        for (int64_t p = 0; p < plane; ++p) o[p] = static_cast<float>(src[p * c + k]) / 255.0f;
+      float table[256];
+      for (int b = 0; b < 256; ++b) {
+        const float x = static_cast<float>(b) / 255.0f;
+        table[b] = normalize ? (x - mean[k]) / stdev[k] : x;
       }
+      float* o = dst + k * plane;
+      for (int64_t p = 0; p < plane; ++p) o[p] = table[src[p * c + k]];
     }
     return TensorWrap::Wrap(env, out);
   });

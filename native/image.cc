@@ -10,6 +10,7 @@
 
 #include "async_call.h"
 #include "jpeg.h"
+#include "pixel_buffer.h"
 #include "resample.h"
 #include "tensor.h"
 
@@ -22,10 +23,9 @@ using Bytes = std::shared_ptr<std::vector<uint8_t>>;
 // Hands a vector's memory to JavaScript without a copy. V8 counts an
 // ArrayBuffer's backing store towards its GC decisions by itself (adjusting
 // external memory as well made it collect twice as often, for nothing).
-Napi::Uint8Array ToJs(Napi::Env env, std::vector<uint8_t>&& bytes) {
-  auto* owned = new std::vector<uint8_t>(std::move(bytes));
-  return Napi::Buffer<uint8_t>::New(env, owned->data(), owned->size(),
-                                    [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, owned);
+Napi::Uint8Array ToJs(Napi::Env env, PixelBuffer&& bytes) {
+  const size_t size = bytes.size;
+  return Napi::Buffer<uint8_t>::New(env, bytes.data.release(), size, [](Napi::Env, uint8_t* data) { delete[] data; });
 }
 
 std::vector<uint8_t> ReadFile(const std::string& path) {
@@ -100,8 +100,8 @@ class ResizeWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
-      out_.resize(static_cast<size_t>(window_.height) * window_.width * view_.channels);
-      ResizeBilinear(view_, outHeight_, outWidth_, window_, out_.data());
+      out_ = PixelBuffer::Allocate(static_cast<size_t>(window_.height) * window_.width * view_.channels);
+      ResizeBilinear(view_, outHeight_, outWidth_, window_, out_.data.get());
     } catch (const std::exception& e) {
       SetError(std::string("resizeImage: ") + e.what());
     }
@@ -115,7 +115,7 @@ class ResizeWorker : public Napi::AsyncWorker {
   PixelView view_;
   int outHeight_, outWidth_;
   Window window_;
-  std::vector<uint8_t> out_;
+  PixelBuffer out_;
 };
 
 }  // namespace

@@ -75,14 +75,14 @@ bool DecodeJpeg(const uint8_t* data, size_t size, DecodedImage& out) {
   jpeg_start_decompress(&cinfo);
   const size_t rowBytes = static_cast<size_t>(cinfo.output_width) * 3;
   // `out` is the caller's: resizing it here is safe across the jump.
-  out.pixels.resize(rowBytes * cinfo.output_height);
+  out.pixels = PixelBuffer::Allocate(rowBytes * cinfo.output_height);
   out.width = static_cast<int>(cinfo.output_width);
   out.height = static_cast<int>(cinfo.output_height);
   while (cinfo.output_scanline < cinfo.output_height) {
     JSAMPROW rows[4];
     const JDIMENSION next = cinfo.output_scanline;
     for (int i = 0; i < 4; ++i) {
-      rows[i] = out.pixels.data() + rowBytes * std::min<JDIMENSION>(next + i, cinfo.output_height - 1);
+      rows[i] = out.pixels.data.get() + rowBytes * std::min<JDIMENSION>(next + i, cinfo.output_height - 1);
     }
     jpeg_read_scanlines(&cinfo, rows, std::min<JDIMENSION>(4, cinfo.output_height - next));
   }

@@ -3,13 +3,13 @@
 // 8-bit pixels PIL's Image.open(f).convert("RGB") gives on the same library.
 #pragma once
 #include <cstdint>
-#include <string>
-#include <vector>
+
+#include "pixel_buffer.h"
 
 namespace tt {
 
 struct DecodedImage {
-  std::vector<uint8_t> pixels;  // height * width * 3, HWC
+  PixelBuffer pixels;  // height * width * 3, HWC
   int width = 0, height = 0;
 };
 

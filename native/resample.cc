@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 namespace tt {
@@ -104,11 +105,11 @@ void ResizeBilinear(const PixelView& src, int outHeight, int outWidth, const Win
   const int lastRow = needVertical ? kv.first[win.top + win.height - 1] + kv.count[win.top + win.height - 1] : win.top + win.height;
 
   // Horizontal pass over those rows, for the window's columns only.
-  std::vector<uint8_t> temp;
+  std::unique_ptr<uint8_t[]> temp;
   const uint8_t* mid = src.data + firstRow * src.stride + static_cast<int64_t>(win.left) * c;
   int64_t midStride = src.stride;
   if (needHorizontal) {
-    temp.resize(static_cast<size_t>(lastRow - firstRow) * rowBytes);
+    temp.reset(new uint8_t[static_cast<size_t>(lastRow - firstRow) * rowBytes]);  // every byte is written below
     Coefficients cols;
     cols.ksize = kh.ksize;
     cols.first.assign(kh.first.begin() + win.left, kh.first.begin() + win.left + win.width);
@@ -117,9 +118,9 @@ void ResizeBilinear(const PixelView& src, int outHeight, int outWidth, const Win
                         kh.weights.begin() + static_cast<size_t>(win.left + win.width) * kh.ksize);
     for (int y = firstRow; y < lastRow; ++y) {
       // A row is a sequence of pixels `c` bytes apart.
-      Line(src.data + y * src.stride, c, cols, win.width, &temp[static_cast<size_t>(y - firstRow) * rowBytes], c);
+      Line(src.data + y * src.stride, c, cols, win.width, temp.get() + static_cast<size_t>(y - firstRow) * rowBytes, c);
     }
-    mid = temp.data();
+    mid = temp.get();
     midStride = rowBytes;
   }
   if (!needVertical) {

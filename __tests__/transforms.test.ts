@@ -157,6 +157,16 @@ describe("ToTensor, Normalize and Compose", () => {
     for (const t of [plain, separate, composed]) t.dispose();
   });
 
+  it("computes Resize then CenterCrop as the two steps do, padding included", async () => {
+    const img = image(37, 53);
+    for (const [size, crop] of [[20, 16], [25, [12, 30]], [20, 24], [[30, 40], [30, 40]]] as [number | number[], number | number[]][]) {
+      const separate = await new T.CenterCrop(crop).forward(await new T.Resize(size).forward(img));
+      const composed = (await new T.Compose([new T.Resize(size), new T.CenterCrop(crop)]).forward(img)) as RgbImage;
+      expect([composed.height, composed.width]).toEqual([separate.height, separate.width]);
+      expect(Buffer.from(composed.data).equals(Buffer.from(separate.data))).toBe(true);
+    }
+  });
+
   it("prints like torchvision", () => {
     const tf = new T.Compose([
       new T.RandomResizedCrop(224), new T.RandomHorizontalFlip(), new T.Resize(256), new T.CenterCrop(224),

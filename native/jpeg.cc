@@ -74,8 +74,13 @@ bool DecodeJpeg(const uint8_t* data, size_t size, DecodedImage& out) {
   cinfo.out_color_space = JCS_RGB;
   jpeg_start_decompress(&cinfo);
   const size_t rowBytes = static_cast<size_t>(cinfo.output_width) * 3;
-  // `out` is the caller's: resizing it here is safe across the jump.
-  out.pixels = PixelBuffer::Allocate(rowBytes * cinfo.output_height);
+  // `out` is the caller's, so it is safe across the jump and frees what it holds.
+  try {
+    out.pixels = PixelBuffer::Allocate(rowBytes * cinfo.output_height);
+  } catch (...) {
+    jpeg_destroy_decompress(&cinfo);
+    throw;
+  }
   out.width = static_cast<int>(cinfo.output_width);
   out.height = static_cast<int>(cinfo.output_height);
   while (cinfo.output_scanline < cinfo.output_height) {

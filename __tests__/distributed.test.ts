@@ -250,6 +250,23 @@ describe("faults", () => {
     expect(survivor.seconds).toBeLessThan(12);
   }, 60_000);
 
+  // Gloo names only a socket address; the heartbeats in the store name the rank.
+  test.each([
+    { dies: 1, how: "exit" },
+    { dies: 0, how: "SIGKILL" }, // rank 0 hosts the store: its going is the answer
+  ])("3 ranks training: when rank $dies stops mid-training ($how), the others' errors name it, within the timeout", async ({ dies, how }) => {
+    const port = await freePort();
+    const timeoutMs = 10_000;
+    const results = await runRanks([0, 1, 2].map((rank) => ({ mode: "dieTraining", rank, worldSize: 3, port, timeoutMs, dies, how })));
+    const survivors = [0, 1, 2].filter((rank) => rank !== dies);
+    for (const rank of survivors) {
+      const r = results[rank];
+      expect(r).toMatchObject({ ok: false, stage: "train" });
+      expect(r.message).toMatch(new RegExp(`^rank ${rank} of 3 \\(MASTER_ADDR:MASTER_PORT 127\\.0\\.0\\.1:${port}\\): .* failed \\(rank ${dies} has stopped or crashed\\)`));
+      expect(r.seconds).toBeLessThan(timeoutMs / 1000);
+    }
+  }, 60_000);
+
   test("a rendezvous that never completes times out naming MASTER_ADDR:MASTER_PORT", async () => {
     const port = await freePort();
     const started = Date.now();

@@ -17,6 +17,7 @@
 #include "addon_data.h"
 #include "async_call.h"
 #include "ddp_reducer.h"
+#include "liveness.h"
 #include "module.h"
 #include "sgd.h"
 #include "tensor.h"
@@ -38,6 +39,7 @@ struct NativeProcessGroup {
     std::unique_ptr<DdpReducer> reducer;
   };
   std::unordered_map<const NativeModule*, ModelReducer> reducers;
+  std::unique_ptr<Heartbeat> heartbeat;  // so that a failing rank can tell which others are gone
 #endif
   // Collectives must be issued in the same order on every rank: one at a time.
   std::mutex mutex;
@@ -101,15 +103,39 @@ struct CollectiveError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// "rank 2", "ranks 1 and 2", "ranks 1, 2 and 3".
+std::string RankList(const std::vector<int>& ranks) {
+  std::string out = ranks.size() == 1 ? "rank " : "ranks ";
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    if (i > 0) out += i + 1 == ranks.size() ? " and " : ", ";
+    out += std::to_string(ranks[i]);
+  }
+  return out;
+}
+
 [[noreturn]] void Fail(NativeProcessGroup& g, const std::string& op, const std::exception& e) {
   const std::string what = Describe(e);
+  const bool closed = Contains(what, "Connection closed by peer") || Contains(what, "Connection reset") || Contains(what, "Broken pipe") ||
+                      Contains(what, "Socket closed");
+  const bool timedOut = Contains(what, "Timed out") || Contains(what, "timed out") || Contains(what, "Timeout");
   std::string hint;
-  if (Contains(what, "Connection closed by peer") || Contains(what, "Connection reset") || Contains(what, "Broken pipe") ||
-      Contains(what, "Socket closed")) {
-    // With two ranks the peer is known; with more, Gloo names only its address.
-    hint = g.size == 2 ? " (rank " + std::to_string(1 - g.rank) + " has stopped or crashed)" : " (another rank has stopped or crashed)";
-  } else if (Contains(what, "Timed out") || Contains(what, "timed out") || Contains(what, "Timeout")) {
-    hint = " (another rank did not take part within the timeout of " + std::to_string(g.timeout.count()) + " ms)";
+  if (closed && g.size == 2) {
+    hint = " (rank " + std::to_string(1 - g.rank) + " has stopped or crashed)";
+  } else if ((closed || timedOut) && g.size > 1) {
+    // With more ranks Gloo names only a socket address: ask the store whose
+    // heartbeats stopped (this takes a second or two, off the JS thread).
+    std::vector<int> dead;
+    if (g.store) {
+      MarkFailed(*g.store, g.rank);
+      dead = DeadRanks(*g.store, g.size, g.rank);
+    }
+    if (!dead.empty()) {
+      hint = " (" + RankList(dead) + (dead.size() == 1 ? " has" : " have") + " stopped or crashed)";
+    } else if (closed) {
+      hint = " (another rank has stopped or crashed)";
+    } else {
+      hint = " (another rank did not take part within the timeout of " + std::to_string(g.timeout.count()) + " ms)";
+    }
   }
   throw CollectiveError(g.Where() + ": " + op + " failed" + hint + ": " + what);
 }
@@ -197,6 +223,13 @@ std::shared_ptr<NativeProcessGroup> Rendezvous(std::shared_ptr<NativeProcessGrou
     throw std::runtime_error(g->Where() + ": the rendezvous at " + g->masterAddr + ":" + std::to_string(g->masterPort) +
                              " did not complete within " + std::to_string(g->timeout.count()) + " ms (Gloo could not connect the ranks: " +
                              Describe(e) + ")");
+  }
+  if (g->size > 1) {
+    try {
+      g->heartbeat = std::make_unique<Heartbeat>(g->masterAddr, options.port, g->rank, g->timeout);
+    } catch (const std::exception&) {
+      // Without it a failure says "another rank" instead of which one.
+    }
   }
   return g;
 }
@@ -388,6 +421,7 @@ Napi::Value ProcessGroupWrap::Dispose(const Napi::CallbackInfo& info) {
     // The Reducers hold the Gloo group too. No step runs now: each model's
     // steps take this lock, so their hooks come off no running backward.
     g->reducers.clear();
+    g->heartbeat.reset();
     g->gloo.reset();
     g->store.reset();
   }

@@ -224,13 +224,7 @@ std::shared_ptr<NativeProcessGroup> Rendezvous(std::shared_ptr<NativeProcessGrou
                              " did not complete within " + std::to_string(g->timeout.count()) + " ms (Gloo could not connect the ranks: " +
                              Describe(e) + ")");
   }
-  if (g->size > 1) {
-    try {
-      g->heartbeat = std::make_unique<Heartbeat>(g->masterAddr, options.port, g->rank, g->timeout);
-    } catch (const std::exception&) {
-      // Without it a failure says "another rank" instead of which one.
-    }
-  }
+  if (g->size > 1) g->heartbeat = std::make_unique<Heartbeat>(g->store, g->rank);
   return g;
 }
 
@@ -497,8 +491,8 @@ Napi::Value DdpTrainStep(const Napi::CallbackInfo& info) {
           phase = "forward";
         };
         hooks.beforeBackward = [&] {
-          if (reducer) reducer->BeforeBackward();
           phase = "allReduce of gradients during backward";
+          if (reducer) reducer->BeforeBackward();
         };
         hooks.afterBackward = [&] {
           if (reducer) g->bytesAllReduced += reducer->BytesPerBackward();

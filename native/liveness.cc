@@ -1,6 +1,7 @@
 #include "liveness.h"
 
 #ifdef TT_WITH_DISTRIBUTED
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -24,14 +25,7 @@ struct Heartbeat::State {
   bool stop = false;
 };
 
-Heartbeat::Heartbeat(const std::string& host, std::uint16_t port, int rank, std::chrono::milliseconds timeout)
-    : state_(std::make_shared<State>()) {
-  c10d::TCPStoreOptions options;
-  options.port = port;
-  options.isServer = false;
-  options.waitWorkers = false;
-  options.timeout = timeout;
-  auto store = c10::make_intrusive<c10d::TCPStore>(host, options);
+Heartbeat::Heartbeat(c10::intrusive_ptr<c10d::Store> store, int rank) : state_(std::make_shared<State>()) {
   std::thread([state = state_, store, key = BeatKey(rank)] {
     std::unique_lock<std::mutex> lock(state->mutex);
     while (!state->stop) {

@@ -9,7 +9,6 @@
 #ifdef TT_WITH_DISTRIBUTED
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
-#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,9 +17,9 @@ namespace tt {
 
 class Heartbeat {
  public:
-  // Connects its own store client (so a busy or failed main connection never
-  // silences it) and beats until destroyed or the store goes away.
-  Heartbeat(const std::string& host, std::uint16_t port, int rank, std::chrono::milliseconds timeout);
+  // Beats on the group's own store client (thread-safe: TCPStore serialises
+  // its operations) until destroyed or the store goes away.
+  Heartbeat(c10::intrusive_ptr<c10d::Store> store, int rank);
   // Never waits for the thread: it may be in a store call to a host gone quiet.
   ~Heartbeat();
 

@@ -267,6 +267,18 @@ describe("faults", () => {
     }
   }, 60_000);
 
+  test("3 ranks training: a rank that stalls but lives is not called dead; the others time out saying so", async () => {
+    const port = await freePort();
+    const timeoutMs = 3000;
+    const results = await runRanks([0, 1, 2].map((rank) => ({ mode: "dieTraining", rank, worldSize: 3, port, timeoutMs, dies: 2, how: "stall" })));
+    for (const rank of [0, 1]) {
+      expect(results[rank]).toMatchObject({ ok: false, stage: "train" });
+      expect(results[rank].message).toContain(`rank ${rank} of 3`);
+      expect(results[rank].message).toContain(`(another rank did not take part within the timeout of ${timeoutMs} ms)`);
+      expect(results[rank].seconds).toBeLessThan(timeoutMs / 1000 + 3);
+    }
+  }, 60_000);
+
   test("a rendezvous that never completes times out naming MASTER_ADDR:MASTER_PORT", async () => {
     const port = await freePort();
     const started = Date.now();

@@ -3,8 +3,8 @@
 //   parity:    three DDP steps of ResNet-18 from PyTorch's files, fine-tuning and
 //              feature-extracting (only fc trainable), like ddp_parity.py
 //   die:       rank 1 exits after joining; rank 0 then all-reduces and reports the error
-//   dieTraining: every rank trains data-parallel, rank `dies` exits (or is killed, `how`) mid-training;
-//              the others report their error
+//   dieTraining: every rank trains data-parallel; rank `dies` exits, is killed or stalls (`how`)
+//              mid-training; the others report their error
 //   allreduce: sums [rank + 1] over the group
 // Prints one JSON line on stdout: { ok, ... } or { ok: false, message, seconds }.
 "use strict";
@@ -55,6 +55,10 @@ async function main() {
       for (let step = 0; step < 100_000; step++) {
         if (pg.rank === job.dies && step === 20) {
           if (job.how === "SIGKILL") process.kill(process.pid, "SIGKILL");
+          if (job.how === "stall") {
+            // alive (its heartbeat goes on) but no longer taking part, past the others' timeout
+            await new Promise((r) => setTimeout(r, job.timeoutMs + 4000));
+          }
           process.exit(3);
         }
         failedAt = Date.now();

@@ -196,36 +196,46 @@ describe("DistributedDataParallel against PyTorch's DDP (2 processes, Gloo, CPU)
     ours = await runRanks([0, 1].map((rank) => ({ mode: "parity", rank, worldSize: 2, port, dir })), 300_000);
   }, 600_000);
 
-  test("the same losses on each rank for three SGD steps", () => {
-    for (const rank of [0, 1]) {
-      expect(ours[rank]).toMatchObject({ ok: true });
-      const expected = JSON.parse(fs.readFileSync(path.join(dir, `py_losses${rank}.json`), "utf8")) as number[];
-      const got = ours[rank].losses as number[];
-      expect(got).toHaveLength(3);
-      got.forEach((loss, i) => expect(Math.abs(loss - expected[i])).toBeLessThan(TOLERANCE));
-    }
-  });
+  // ResNet-18 with 2 classes: 11,177,538 float32 parameters, of which fc has 512 * 2 + 2.
+  const modes = [
+    { mode: "finetune", what: "fine-tuning", trainableBytes: 11_177_538 * 4 },
+    { mode: "fe", what: "feature extraction (frozen backbone)", trainableBytes: (512 * 2 + 2) * 4 },
+  ] as const;
 
-  test("the same state dict on each rank (weights from rank 0, buffers broadcast before each forward)", async () => {
-    for (const rank of [0, 1]) {
-      const expected = await tt.load(path.join(dir, `py_rank${rank}.pth`));
-      const got = await tt.load(path.join(dir, `ours_rank${rank}.safetensors`));
-      expect([...got.keys()]).toEqual([...expected.keys()]);
-      let worst = 0;
-      for (const [name, e] of expected) {
-        const a = await got.get(name)!.to("cpu", "float64").data();
-        const b = await e.to("cpu", "float64").data();
-        for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(Number(a[i]) - Number(b[i])));
+  describe.each(modes)("$what", ({ mode, trainableBytes }) => {
+    test("the same losses on each rank for three SGD steps", () => {
+      for (const rank of [0, 1]) {
+        expect(ours[rank]).toMatchObject({ ok: true });
+        const expected = JSON.parse(fs.readFileSync(path.join(dir, `py_${mode}_losses${rank}.json`), "utf8")) as number[];
+        const got = (ours[rank][mode] as { losses: number[] }).losses;
+        expect(got).toHaveLength(3);
+        got.forEach((loss, i) => expect(Math.abs(loss - expected[i])).toBeLessThan(TOLERANCE));
       }
-      expect(worst).toBeLessThan(TOLERANCE);
-    }
+    });
+
+    test("the same state dict on each rank (weights from rank 0, buffers broadcast before each forward)", async () => {
+      for (const rank of [0, 1]) {
+        const expected = await tt.load(path.join(dir, `py_${mode}_rank${rank}.pth`));
+        const got = await tt.load(path.join(dir, `ours_${mode}_rank${rank}.safetensors`));
+        expect([...got.keys()]).toEqual([...expected.keys()]);
+        let worst = 0;
+        for (const [name, e] of expected) {
+          const a = await got.get(name)!.to("cpu", "float64").data();
+          const b = await e.to("cpu", "float64").data();
+          for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(Number(a[i]) - Number(b[i])));
+        }
+        expect(worst).toBeLessThan(TOLERANCE);
+      }
+    });
+
+    test("each step all-reduces the trainable gradients once, and only those", () => {
+      for (const rank of [0, 1]) expect((ours[rank][mode] as { bytesPerStep: number }).bytesPerStep).toBe(trainableBytes);
+    });
   });
 
-  test("totals are summed over ranks, and each step all-reduces the gradients once (the model's size)", () => {
+  test("totals are summed over ranks", () => {
     expect(ours[0].totals).toEqual([3, 20]);
     expect(ours[1].totals).toEqual([3, 20]);
-    // ResNet-18 with 2 classes: 11,177,538 float32 parameters.
-    expect(ours[0].bytesPerStep).toBe(11_177_538 * 4);
   });
 });
 
@@ -238,6 +248,35 @@ describe("faults", () => {
     expect(survivor.message).toMatch(/rank 0 of 2 \(MASTER_ADDR:MASTER_PORT 127\.0\.0\.1:\d+\): allReduce failed/);
     expect(survivor.message).toContain("rank 1");
     expect(survivor.seconds).toBeLessThan(12);
+  }, 60_000);
+
+  // Gloo names only a socket address; the heartbeats in the store name the rank.
+  test.each([
+    { dies: 1, how: "exit" },
+    { dies: 0, how: "SIGKILL" }, // rank 0 hosts the store: its going is the answer
+  ])("3 ranks training: when rank $dies stops mid-training ($how), the others' errors name it, within the timeout", async ({ dies, how }) => {
+    const port = await freePort();
+    const timeoutMs = 10_000;
+    const results = await runRanks([0, 1, 2].map((rank) => ({ mode: "dieTraining", rank, worldSize: 3, port, timeoutMs, dies, how })));
+    const survivors = [0, 1, 2].filter((rank) => rank !== dies);
+    for (const rank of survivors) {
+      const r = results[rank];
+      expect(r).toMatchObject({ ok: false, stage: "train" });
+      expect(r.message).toMatch(new RegExp(`^rank ${rank} of 3 \\(MASTER_ADDR:MASTER_PORT 127\\.0\\.0\\.1:${port}\\): .* failed \\(rank ${dies} has stopped or crashed\\)`));
+      expect(r.seconds).toBeLessThan(timeoutMs / 1000);
+    }
+  }, 60_000);
+
+  test("3 ranks training: a rank that stalls but lives is not called dead; the others time out saying so", async () => {
+    const port = await freePort();
+    const timeoutMs = 3000;
+    const results = await runRanks([0, 1, 2].map((rank) => ({ mode: "dieTraining", rank, worldSize: 3, port, timeoutMs, dies: 2, how: "stall" })));
+    for (const rank of [0, 1]) {
+      expect(results[rank]).toMatchObject({ ok: false, stage: "train" });
+      expect(results[rank].message).toContain(`rank ${rank} of 3`);
+      expect(results[rank].message).toContain(`(another rank did not take part within the timeout of ${timeoutMs} ms)`);
+      expect(results[rank].seconds).toBeLessThan(timeoutMs / 1000 + 3);
+    }
   }, 60_000);
 
   test("a rendezvous that never completes times out naming MASTER_ADDR:MASTER_PORT", async () => {

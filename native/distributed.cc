@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
+#include <unordered_map>
 
 #ifdef TT_WITH_DISTRIBUTED
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -15,6 +16,8 @@
 
 #include "addon_data.h"
 #include "async_call.h"
+#include "ddp_reducer.h"
+#include "liveness.h"
 #include "module.h"
 #include "sgd.h"
 #include "tensor.h"
@@ -29,6 +32,14 @@ struct NativeProcessGroup {
 #ifdef TT_WITH_DISTRIBUTED
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+  // One Reducer per model trained data-parallel over this group, made at its
+  // first training step (as DDP's constructor makes one per wrapped module).
+  struct ModelReducer {
+    std::weak_ptr<NativeModule> model;  // a freed model's entry goes at the next step
+    std::unique_ptr<DdpReducer> reducer;
+  };
+  std::unordered_map<const NativeModule*, ModelReducer> reducers;
+  std::unique_ptr<Heartbeat> heartbeat;  // so that a failing rank can tell which others are gone
 #endif
   // Collectives must be issued in the same order on every rank: one at a time.
   std::mutex mutex;
@@ -87,21 +98,54 @@ void Unflatten(const torch::Tensor& flat, std::vector<torch::Tensor>& bucket) {
   }
 }
 
+// A failed collective, already phrased for the user (naming this rank and the group).
+struct CollectiveError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// "rank 2", "ranks 1 and 2", "ranks 1, 2 and 3".
+std::string RankList(const std::vector<int>& ranks) {
+  std::string out = ranks.size() == 1 ? "rank " : "ranks ";
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    if (i > 0) out += i + 1 == ranks.size() ? " and " : ", ";
+    out += std::to_string(ranks[i]);
+  }
+  return out;
+}
+
+[[noreturn]] void Fail(NativeProcessGroup& g, const std::string& op, const std::exception& e) {
+  const std::string what = Describe(e);
+  const bool closed = Contains(what, "Connection closed by peer") || Contains(what, "Connection reset") || Contains(what, "Broken pipe") ||
+                      Contains(what, "Socket closed");
+  const bool timedOut = Contains(what, "Timed out") || Contains(what, "timed out") || Contains(what, "Timeout");
+  std::string hint;
+  if (closed && g.size == 2) {
+    hint = " (rank " + std::to_string(1 - g.rank) + " has stopped or crashed)";
+  } else if ((closed || timedOut) && g.size > 1) {
+    // With more ranks Gloo names only a socket address: ask the store whose
+    // heartbeats stopped (this takes a second or two, off the JS thread).
+    std::vector<int> dead;
+    if (g.store) {
+      MarkFailed(*g.store, g.rank);
+      dead = DeadRanks(*g.store, g.size, g.rank);
+    }
+    if (!dead.empty()) {
+      hint = " (" + RankList(dead) + (dead.size() == 1 ? " has" : " have") + " stopped or crashed)";
+    } else if (closed) {
+      hint = " (another rank has stopped or crashed)";
+    } else {
+      hint = " (another rank did not take part within the timeout of " + std::to_string(g.timeout.count()) + " ms)";
+    }
+  }
+  throw CollectiveError(g.Where() + ": " + op + " failed" + hint + ": " + what);
+}
+
 // Waits for one collective; a failure becomes an error naming this rank and the group.
 void Wait(NativeProcessGroup& g, const char* op, c10::intrusive_ptr<c10d::Work> work) {
   try {
     work->wait();
   } catch (const std::exception& e) {
-    const std::string what = Describe(e);
-    std::string hint;
-    if (Contains(what, "Connection closed by peer") || Contains(what, "Connection reset") || Contains(what, "Broken pipe") ||
-        Contains(what, "Socket closed")) {
-      // With two ranks the peer is known; with more, Gloo names only its address.
-      hint = g.size == 2 ? " (rank " + std::to_string(1 - g.rank) + " has stopped or crashed)" : " (another rank has stopped or crashed)";
-    } else if (Contains(what, "Timed out") || Contains(what, "timed out") || Contains(what, "Timeout")) {
-      hint = " (another rank did not take part within the timeout of " + std::to_string(g.timeout.count()) + " ms)";
-    }
-    throw std::runtime_error(g.Where() + ": " + op + " failed" + hint + ": " + what);
+    Fail(g, op, e);
   }
 }
 
@@ -109,13 +153,11 @@ void Check(NativeProcessGroup& g) {
   if (g.disposed || !g.gloo) throw std::runtime_error(g.Where() + ": the process group was disposed");
 }
 
-// Sums `tensors` across ranks in place, one flattened bucket at a time,
-// dividing by the world size first when `average` (DDP's gradient hook).
-void AllReduceCoalesced(NativeProcessGroup& g, const std::vector<torch::Tensor>& tensors, int64_t bucketBytes, bool average) {
+// Sums `tensors` across ranks in place, one flattened bucket at a time.
+void AllReduceCoalesced(NativeProcessGroup& g, const std::vector<torch::Tensor>& tensors, int64_t bucketBytes) {
   torch::NoGradGuard noGrad;
   for (auto& bucket : Buckets(tensors, bucketBytes)) {
     torch::Tensor flat = Flatten(bucket);
-    if (average) flat.div_(g.size);
     std::vector<torch::Tensor> io{flat};
     Wait(g, "allReduce", g.gloo->allreduce(io));
     g.bytesAllReduced += flat.numel() * static_cast<int64_t>(flat.element_size());
@@ -182,7 +224,25 @@ std::shared_ptr<NativeProcessGroup> Rendezvous(std::shared_ptr<NativeProcessGrou
                              " did not complete within " + std::to_string(g->timeout.count()) + " ms (Gloo could not connect the ranks: " +
                              Describe(e) + ")");
   }
+  if (g->size > 1) g->heartbeat = std::make_unique<Heartbeat>(g->store, g->rank);
   return g;
+}
+
+// The Reducer for `model`'s trainable parameters, made (or remade, after a
+// layer was frozen, unfrozen or replaced) at a training step: every rank runs
+// the same program, so every rank remakes it at the same step.
+DdpReducer& ReducerFor(NativeProcessGroup& g, const std::shared_ptr<NativeModule>& model, int64_t bucketBytes) {
+  for (auto it = g.reducers.begin(); it != g.reducers.end();) {
+    it = it->second.model.expired() ? g.reducers.erase(it) : std::next(it);
+  }
+  const auto named = model->module->named_parameters().pairs();
+  NativeProcessGroup::ModelReducer& entry = g.reducers[model.get()];
+  if (!entry.reducer || entry.model.lock() != model || !entry.reducer->Covers(DdpReducer::Trainable(named), bucketBytes)) {
+    entry.reducer.reset();  // its hooks come off the old parameters first
+    entry.model = model;
+    entry.reducer = std::make_unique<DdpReducer>(named, g.gloo, bucketBytes);
+  }
+  return *entry.reducer;
 }
 
 #endif  // TT_WITH_DISTRIBUTED
@@ -302,7 +362,7 @@ Napi::Value ProcessGroupWrap::AllReduce(const Napi::CallbackInfo& info) {
 #ifdef TT_WITH_DISTRIBUTED
         std::lock_guard<std::mutex> lock(g->mutex);
         Check(*g);
-        AllReduceCoalesced(*g, tensors, int64_t{25} << 20, false);
+        AllReduceCoalesced(*g, tensors, int64_t{25} << 20);
 #endif
         return true;
       },
@@ -352,6 +412,10 @@ Napi::Value ProcessGroupWrap::Dispose(const Napi::CallbackInfo& info) {
   g->disposed = true;
 #ifdef TT_WITH_DISTRIBUTED
   if (lock.owns_lock()) {
+    // The Reducers hold the Gloo group too. No step runs now: each model's
+    // steps take this lock, so their hooks come off no running backward.
+    g->reducers.clear();
+    g->heartbeat.reset();
     g->gloo.reset();
     g->store.reset();
   }
@@ -393,7 +457,8 @@ Napi::Value Randperm(const Napi::CallbackInfo& info) {
 }
 
 // One DDP batch: buffers from rank 0, forward, loss and, when training,
-// backward, gradients averaged across ranks in buckets, and the SGD step.
+// backward with the gradients averaged across ranks by the Reducer as they
+// are produced, and the SGD step.
 Napi::Value DdpTrainStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   StepArgs a = ParseStepArgs(info);
@@ -407,21 +472,41 @@ Napi::Value DdpTrainStep(const Napi::CallbackInfo& info) {
 #ifdef TT_WITH_DISTRIBUTED
         std::lock_guard<std::mutex> lock(g->mutex);
         Check(*g);
-        auto syncBuffers = [&] {
-          if (!broadcastBuffers || g->size <= 1) return;
-          std::vector<torch::Tensor> buffers = ModuleState(*a.model, false, true);
-          if (!buffers.empty()) BroadcastCoalesced(*g, buffers, 0, int64_t{250} << 20);
-        };
-        auto averageGradients = [&] {
-          // Every parameter that requires a gradient takes part, so that all
-          // ranks issue the same collectives; a missing gradient counts as zeros.
-          std::vector<torch::Tensor> grads;
-          for (auto& p : a.model->module->parameters()) {
-            if (p.requires_grad()) grads.push_back(p.grad().defined() ? p.grad() : torch::zeros_like(p));
+        // DDP wants at least one parameter to reduce; with every one frozen
+        // there is nothing to average (each rank's step is a no-op alike).
+        DdpReducer* reducer = nullptr;
+        if (a.train && !DdpReducer::Trainable(a.model->module->named_parameters().pairs()).empty()) {
+          reducer = &ReducerFor(*g, a.model, bucketBytes);
+        }
+        const char* phase = "forward";
+        StepHooks hooks;
+        hooks.beforeForward = [&] {
+          phase = "bucket rebuild";
+          if (reducer) reducer->BeforeForward();
+          phase = "broadcast of buffers";
+          if (broadcastBuffers && g->size > 1) {
+            std::vector<torch::Tensor> buffers = ModuleState(*a.model, false, true);
+            if (!buffers.empty()) BroadcastCoalesced(*g, buffers, 0, int64_t{250} << 20);
           }
-          AllReduceCoalesced(*g, grads, bucketBytes, true);
+          phase = "forward";
         };
-        return RunStep(*a.model, a.sgd.get(), a.inputs, a.labels, a.train, syncBuffers, averageGradients);
+        hooks.beforeBackward = [&] {
+          phase = "allReduce of gradients during backward";
+          if (reducer) reducer->BeforeBackward();
+        };
+        hooks.afterBackward = [&] {
+          if (reducer) g->bytesAllReduced += reducer->BytesPerBackward();
+          phase = "optimizer step";
+        };
+        try {
+          return RunStep(*a.model, a.sgd.get(), a.inputs, a.labels, a.train, hooks);
+        } catch (const CollectiveError&) {
+          throw;
+        } catch (const std::exception& e) {
+          // The Reducer's collectives fail inside backward (its futures
+          // rethrow there); name the rank and the group as Wait() does.
+          Fail(*g, phase, e);
+        }
 #else
         throw std::runtime_error(std::string(kInstallHint));
         return StepResult();

@@ -47,7 +47,8 @@ void DefineDistributed(Napi::Env env, Napi::Object exports);
 
 Napi::Value DistributedAvailable(const Napi::CallbackInfo& info);  // sync:  () -> boolean
 Napi::Value Randperm(const Napi::CallbackInfo& info);              // sync:  (n, seed) -> number[], torch.randperm(n, generator=manual_seed(seed))
-// async: (module, sgd|null, inputs, labels, train, group, broadcastBuffers, bucketBytes) -> {loss, correct}
+// async: (module, sgd|null, inputs, labels, train, group, broadcastBuffers, bucketBytes) -> {loss, correct};
+// gradients averaged during backward by a c10d::Reducer the group keeps per model (ddp_reducer.h).
 Napi::Value DdpTrainStep(const Napi::CallbackInfo& info);
 // async: (module, group) -> void: parameters and buffers from rank 0, as DDP's constructor does.
 Napi::Value BroadcastModule(const Napi::CallbackInfo& info);

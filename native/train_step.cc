@@ -6,14 +6,15 @@
 namespace tt {
 
 StepResult RunStep(NativeModule& model, SgdState* sgd, const torch::Tensor& inputs, const torch::Tensor& labels, bool train,
-                   const std::function<void()>& beforeForward, const std::function<void()>& afterBackward) {
+                   const StepHooks& hooks) {
   if (train) sgd->ZeroGrad();
-  if (beforeForward) beforeForward();
+  if (hooks.beforeForward) hooks.beforeForward();
   torch::Tensor outputs = model.forward(inputs);
   torch::Tensor loss = torch::nn::functional::cross_entropy(outputs, labels);
   if (train) {
+    if (hooks.beforeBackward) hooks.beforeBackward();
     loss.backward();
-    if (afterBackward) afterBackward();
+    if (hooks.afterBackward) hooks.afterBackward();
     sgd->Step();
   }
   StepResult r;

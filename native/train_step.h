@@ -16,10 +16,15 @@ struct StepResult {
   int64_t correct = 0;
 };
 
-// beforeForward and afterBackward are where data-parallel training syncs
-// buffers and averages gradients; either may be empty.
+// Where data-parallel training joins a training step: buffers synced before
+// forward, the Reducer armed before backward (it averages gradients while
+// backward runs). Any of them may be empty; eval steps call only beforeForward.
+struct StepHooks {
+  std::function<void()> beforeForward, beforeBackward, afterBackward;
+};
+
 StepResult RunStep(NativeModule& model, SgdState* sgd, const torch::Tensor& inputs, const torch::Tensor& labels, bool train,
-                   const std::function<void()>& beforeForward = nullptr, const std::function<void()>& afterBackward = nullptr);
+                   const StepHooks& hooks = {});
 
 Napi::Value StepResultToJs(Napi::Env env, StepResult& result);
 

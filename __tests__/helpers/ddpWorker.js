@@ -1,7 +1,10 @@
 // One rank of a distributed test, run as its own process over the compiled
 // package (dist/; `npm run build:ts` first). Argument: a JSON job.
-//   parity:    three DDP steps of ResNet-18 from PyTorch's files, like ddp_parity.py
+//   parity:    three DDP steps of ResNet-18 from PyTorch's files, fine-tuning and
+//              feature-extracting (only fc trainable), like ddp_parity.py
 //   die:       rank 1 exits after joining; rank 0 then all-reduces and reports the error
+//   dieTraining: every rank trains data-parallel; rank `dies` exits, is killed or stalls (`how`)
+//              mid-training; the others report their error
 //   allreduce: sums [rank + 1] over the group
 // Prints one JSON line on stdout: { ok, ... } or { ok: false, message, seconds }.
 "use strict";
@@ -39,33 +42,64 @@ async function main() {
       return { ok: false, stage: "allReduce", message: err.message, seconds: (Date.now() - t0) / 1000 };
     }
   }
-  if (job.mode === "parity") {
-    const model = tt.models.resnet18({ numClasses: 2 });
-    if (pg.rank === 0) model.loadStateDict(await tt.load(path.join(job.dir, "weights.pth")));
-    model.train();
-    const data = await tt.load(path.join(job.dir, "data.pth"));
+  if (job.mode === "dieTraining") {
+    // Every rank trains a small model data-parallel; rank job.dies exits
+    // after a few steps, the others go on until their step fails.
+    const model = new tt.nn.Linear(64, 4);
     const ddp = new tt.distributed.DistributedDataParallel(model, pg);
-    const optimizer = new tt.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+    const optimizer = new tt.optim.SGD(model.parameters(), { lr: 0.01 });
+    const inputs = tt.tensor(Float32Array.from({ length: 8 * 64 }, (_, i) => Math.sin(i)), [8, 64]);
+    const labels = tt.tensor(BigInt64Array.from({ length: 8 }, (_, i) => BigInt(i % 4)), [8]);
+    let failedAt = 0;
+    try {
+      for (let step = 0; step < 100_000; step++) {
+        if (pg.rank === job.dies && step === 20) {
+          if (job.how === "SIGKILL") process.kill(process.pid, "SIGKILL");
+          if (job.how === "stall") {
+            // alive (its heartbeat goes on) but no longer taking part, past the others' timeout
+            await new Promise((r) => setTimeout(r, job.timeoutMs + 4000));
+          }
+          process.exit(3);
+        }
+        failedAt = Date.now();
+        await ddp.runBatch(optimizer.native, inputs, labels, true);
+      }
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, stage: "train", message: err.message, seconds: (Date.now() - failedAt) / 1000 };
+    }
+  }
+  if (job.mode === "parity") {
+    const data = await tt.load(path.join(job.dir, "data.pth"));
     const x = data.get("x"), y = data.get("y");
     const xs = await x.data(), ys = await y.data();
     const [, steps, batch, c, h, w] = x.shape;
-    const losses = [];
-    const before = pg.bytesAllReduced;
-    for (let step = 0; step < steps; step++) {
-      const n = batch * c * h * w;
-      const offset = (pg.rank * steps + step) * n;
-      const inputs = tt.tensor(xs.slice(offset, offset + n), [batch, c, h, w]);
-      const labels = tt.tensor(ys.slice((pg.rank * steps + step) * batch, (pg.rank * steps + step + 1) * batch), [batch]);
-      const { loss } = await ddp.runBatch(optimizer.native, inputs, labels, true);
-      losses.push(loss);
-      inputs.dispose();
-      labels.dispose();
+    const result = { ok: true, rank: pg.rank };
+    for (const mode of ["finetune", "fe"]) {
+      const model = tt.models.resnet18({ numClasses: 2 });
+      if (pg.rank === 0) model.loadStateDict(await tt.load(path.join(job.dir, "weights.pth")));
+      if (mode === "fe") for (const [name, p] of model.namedParameters()) p.requiresGrad = name.startsWith("fc.");
+      model.train();
+      const ddp = new tt.distributed.DistributedDataParallel(model, pg);
+      const optimizer = new tt.optim.SGD(model.parameters().filter((p) => p.requiresGrad), { lr: 0.01, momentum: 0.9 });
+      const losses = [];
+      const before = pg.bytesAllReduced;
+      for (let step = 0; step < steps; step++) {
+        const n = batch * c * h * w;
+        const offset = (pg.rank * steps + step) * n;
+        const inputs = tt.tensor(xs.slice(offset, offset + n), [batch, c, h, w]);
+        const labels = tt.tensor(ys.slice((pg.rank * steps + step) * batch, (pg.rank * steps + step + 1) * batch), [batch]);
+        const { loss } = await ddp.runBatch(optimizer.native, inputs, labels, true);
+        losses.push(loss);
+        inputs.dispose();
+        labels.dispose();
+      }
+      result[mode] = { losses, bytesPerStep: (pg.bytesAllReduced - before) / steps };
+      if (mode === "finetune") result.totals = await ddp.reduceTotals([pg.rank + 1, 10]);
+      await tt.save(model.stateDict(), path.join(job.dir, `ours_${mode}_rank${pg.rank}.safetensors`));
     }
-    const bytesPerStep = (pg.bytesAllReduced - before) / steps;
-    const totals = await ddp.reduceTotals([pg.rank + 1, 10]);
-    await tt.save(model.stateDict(), path.join(job.dir, `ours_rank${pg.rank}.safetensors`));
     await pg.barrier();
-    return { ok: true, losses, totals, bytesPerStep, rank: pg.rank };
+    return result;
   }
   throw new Error(`unknown mode ${job.mode}`);
 }

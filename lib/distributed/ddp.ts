@@ -1,7 +1,9 @@
 // DistributedDataParallel: wraps a model so trainModel runs unchanged on every
 // rank. Weights and buffers come from rank 0 before the first batch, BatchNorm
 // buffers from rank 0 before each forward, gradients are averaged across ranks
-// in buckets after backward, and each phase's totals are summed over ranks.
+// by libtorch's c10d::Reducer in buckets while backward runs (each bucket's
+// all-reduce starts as soon as its gradients are ready), and each phase's
+// totals are summed over ranks.
 import { checkBoolean, checkNumber, invalid, withCallerStack } from "../check";
 import { Module } from "../nn/module";
 import { addon, NativeSGD } from "../native";
@@ -11,7 +13,7 @@ import { ProcessGroup } from "./processGroup";
 export interface DistributedDataParallelOptions {
   /** Broadcast buffers (BatchNorm's running statistics) from rank 0 before each forward, as DDP's default. */
   broadcastBuffers?: boolean;
-  /** Gradient bucket size in MiB (DDP's bucket_cap_mb, 25 by default). */
+  /** Gradient bucket size in MiB (DDP's bucket_cap_mb, 25 by default; the first bucket is 1 MiB, as in DDP). */
   bucketCapMb?: number;
 }
 

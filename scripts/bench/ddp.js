@@ -1,8 +1,11 @@
 // One fine-tune epoch on 2 processes of 1 thread each (--nproc-per-node 2)
 // against 1 process of 2 threads, through the command itself, so the cost of
-// communication shows; and the bytes all-reduced per step beside the model's size.
+// communication shows; one train step on a fixed batch, 2 DDP processes
+// against 1 process, 1 thread each, so what the all-reduce adds beyond what it
+// overlaps with backward shows; and the bytes all-reduced per step beside the
+// model's size.
 "use strict";
-const { spawnSync } = require("child_process");
+const { spawn, spawnSync } = require("child_process");
 const fs = require("fs");
 const net = require("net");
 const os = require("os");
@@ -35,11 +38,29 @@ function epoch(data, extraArgs, env) {
   }
 }
 
+/** Runs ddpStep.js on `worldSize` processes of 1 thread; rank 0's figures. */
+function steps(data, worldSize, port) {
+  const ranks = Array.from({ length: worldSize }, (_, rank) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(__dirname, "ddpStep.js"), JSON.stringify({ data, rank, worldSize, port, steps: 12, mode: "finetune" })], {
+        env: { ...process.env, TORCH_TRANSFER_NUM_THREADS: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "", err = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (err += d));
+      child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out.trim())) : reject(new Error(`ddpStep.js rank ${rank} failed: ${err}`))));
+    }),
+  );
+  return Promise.all(ranks).then((all) => all[0]);
+}
+
 runPart(async ({ data }) => {
   const single = epoch(data, [], { TORCH_TRANSFER_NUM_THREADS: "2" });
   const port = await freePort();
   const two = epoch(data, ["--nproc-per-node", "2", "--master-port", String(port)], { TORCH_TRANSFER_NUM_THREADS: "1" });
-  // DDP all-reduces every trainable gradient once per step: ResNet-18 with a 2-class fc.
+  const step = { local: await steps(data, 1, 0), ddp: await steps(data, 2, await freePort()) };
+  // ResNet-18 with a 2-class fc; DDP all-reduces every trainable gradient once per step (measured).
   const parameters = 11_689_512 - 513_000 + 1_026;
-  return { single, two, bytesPerStep: parameters * 4, modelBytes: parameters * 4, stepsPerEpochPerRank: Math.ceil(single.images / 2 / 4) };
+  return { single, two, step, bytesPerStep: step.ddp.bytesPerStep, modelBytes: parameters * 4, stepsPerEpochPerRank: Math.ceil(single.images / 2 / 4) };
 });

@@ -141,24 +141,41 @@ bool BoxInside(const int64_t box[4], int64_t h, int64_t w) {
   return box[0] >= 0 && box[1] >= 0 && box[2] > 0 && box[3] > 0 && box[0] + box[2] <= h && box[1] + box[3] <= w;
 }
 
-}  // namespace
+// The arguments every image binding starts with: (pixels, height, width, channels).
+struct PixelsArg {
+  Napi::Uint8Array pixels;
+  int64_t height, width, channels;
+};
 
-Napi::Value ResizeImage(const Napi::CallbackInfo& info) {
+PixelsArg ReadPixels(const Napi::CallbackInfo& info, const char* binding) {
   Napi::Env env = info.Env();
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
     throw TypeError(env, "Expected a Uint8Array for pixels");
   }
-  int64_t v[6] = {0};
-  for (int i = 1; i < 6; ++i) {
-    if (!info[i].IsNumber()) throw TypeError(env, "Expected positive integers for height, width, channels, outHeight and outWidth");
-    v[i] = info[i].As<Napi::Number>().Int64Value();
+  for (int i = 1; i <= 3; ++i) {
+    if (!info[i].IsNumber()) throw TypeError(env, "Expected positive integers for height, width and channels");
   }
-  const int64_t h = v[1], w = v[2], c = v[3], oh = v[4], ow = v[5];
-  Napi::Uint8Array pixels = info[0].As<Napi::Uint8Array>();
-  if (h <= 0 || w <= 0 || c <= 0 || c > 4 || oh <= 0 || ow <= 0 || static_cast<int64_t>(pixels.ByteLength()) != h * w * c) {
-    throw Napi::RangeError::New(env, "resizeImage: pixel buffer of " + std::to_string(pixels.ByteLength()) + " bytes does not match " +
-                                         std::to_string(h) + "x" + std::to_string(w) + "x" + std::to_string(c));
+  PixelsArg a{info[0].As<Napi::Uint8Array>(), info[1].As<Napi::Number>().Int64Value(), info[2].As<Napi::Number>().Int64Value(),
+              info[3].As<Napi::Number>().Int64Value()};
+  if (a.height <= 0 || a.width <= 0 || a.channels <= 0 || a.channels > 4 ||
+      static_cast<int64_t>(a.pixels.ByteLength()) != a.height * a.width * a.channels) {
+    throw Napi::RangeError::New(env, std::string(binding) + ": pixel buffer of " + std::to_string(a.pixels.ByteLength()) +
+                                         " bytes does not match " + std::to_string(a.height) + "x" + std::to_string(a.width) + "x" +
+                                         std::to_string(a.channels));
   }
+  return a;
+}
+
+}  // namespace
+
+Napi::Value ResizeImage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const PixelsArg in = ReadPixels(info, "resizeImage");
+  Napi::Uint8Array pixels = in.pixels;
+  const int64_t h = in.height, w = in.width, c = in.channels;
+  if (!info[4].IsNumber() || !info[5].IsNumber()) throw TypeError(env, "Expected positive integers for outHeight and outWidth");
+  const int64_t oh = info[4].As<Napi::Number>().Int64Value(), ow = info[5].As<Napi::Number>().Int64Value();
+  if (oh <= 0 || ow <= 0) throw Napi::RangeError::New(env, "resizeImage: outHeight and outWidth must be positive");
   // crop: the part of the input to resize; window: the part of the output to compute.
   int64_t crop[4] = {0, 0, h, w}, window[4] = {0, 0, oh, ow};
   if (ReadBox(info[6], "crop", crop) && !BoxInside(crop, h, w)) {
@@ -179,19 +196,9 @@ Napi::Value ResizeImage(const Napi::CallbackInfo& info) {
 // does it: x / 255, then (x - mean) / std.
 Napi::Value ImageToTensor(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    throw TypeError(env, "Expected a Uint8Array for pixels");
-  }
-  for (int i = 1; i <= 3; ++i) {
-    if (!info[i].IsNumber()) throw TypeError(env, "Expected positive integers for height, width and channels");
-  }
-  Napi::Uint8Array pixels = info[0].As<Napi::Uint8Array>();
-  const int64_t h = info[1].As<Napi::Number>().Int64Value(), w = info[2].As<Napi::Number>().Int64Value();
-  const int64_t c = info[3].As<Napi::Number>().Int64Value();
-  if (h <= 0 || w <= 0 || c <= 0 || static_cast<int64_t>(pixels.ByteLength()) != h * w * c) {
-    throw Napi::RangeError::New(env, "imageToTensor: pixel buffer of " + std::to_string(pixels.ByteLength()) + " bytes does not match " +
-                                         std::to_string(h) + "x" + std::to_string(w) + "x" + std::to_string(c));
-  }
+  const PixelsArg in = ReadPixels(info, "imageToTensor");
+  Napi::Uint8Array pixels = in.pixels;
+  const int64_t h = in.height, w = in.width, c = in.channels;
   std::vector<float> mean(c, 0.0f), stdev(c, 1.0f);
   const bool normalize = info.Length() >= 6 && info[4].IsArray() && info[5].IsArray();
   if (normalize) {

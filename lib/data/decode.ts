@@ -16,8 +16,8 @@ export async function decodeImage(source: string | Uint8Array): Promise<RgbImage
   const file = typeof source === "string" ? source : Buffer.from(source.buffer, source.byteOffset, source.byteLength);
   try {
     // JPEG, nearly every photo, goes straight to libjpeg-turbo with PIL's
-    // settings: the same pixels, in a third of sharp's time. The rest, and
-    // CMYK JPEG, go through sharp below.
+    // settings: PIL's exact pixels, without setting up a libvips pipeline per
+    // image. The rest, and CMYK JPEG, go through sharp below.
     const jpeg = await addon.decodeJpeg(file);
     if (jpeg) return { ...jpeg, channels: 3 };
     const head = typeof file === "string" ? await readHead(file) : file.subarray(0, 32);

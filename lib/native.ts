@@ -87,6 +87,8 @@ export interface Addon {
     create(backend: string, masterAddr: string, masterPort: number, rank: number, worldSize: number, timeoutMs: number): Promise<NativeProcessGroup>;
   };
   distributedAvailable(): boolean;
+  /** Built with c10d's NCCL backend (a CUDA libtorch and NCCL's headers). */
+  ncclAvailable(): boolean;
   randperm(n: number, seed: number): number[];
   ddpTrainStep(
     model: NativeModule, optimizer: NativeSGD | null, inputs: NativeTensor, labels: NativeTensor, train: boolean,
@@ -94,6 +96,8 @@ export interface Addon {
   ): Promise<{ loss: number; correct: number }>;
   broadcastModule(model: NativeModule, group: NativeProcessGroup): Promise<void>;
   cudaIsAvailable(): boolean;
+  /** Built against a CUDA libtorch (a GPU may still be missing). */
+  cudaIsBuilt(): boolean;
   cudaDeviceCount(): number;
   setNumThreads(n: number): void;
   getNumThreads(): number;
@@ -102,7 +106,24 @@ export interface Addon {
   readonly allocatorTuned: boolean;
 }
 
+// Debian 13's libtorch links OpenMPI, which loads UCX; UCX's libucs, as it is
+// loaded, installs its own handlers for SIGSEGV, SIGBUS, SIGILL and SIGFPE
+// (UCX_ERROR_SIGNALS) and SIGHUP (UCX_DEBUG_SIGNO), replacing Node's. V8
+// turns a WebAssembly out-of-bounds access into a WebAssembly.RuntimeError by
+// catching the SIGSEGV it causes; with UCX's handler in its place the process
+// dies instead, printing a backtrace through libucs, and SIGHUP no longer ends
+// the process but switches UCX's logging to trace. Nothing here uses UCX, so
+// its handlers are turned off (UCX's settings, read from the environment when
+// libucs loads) unless the user has set them.
+function keepNodeSignalHandlers(): void {
+  const settings: Record<string, string> = { UCX_ERROR_SIGNALS: "", UCX_DEBUG_SIGNO: "0" };
+  for (const [name, value] of Object.entries(settings)) {
+    if (process.env[name] === undefined) process.env[name] = value;
+  }
+}
+
 function load(): Addon {
+  keepNodeSignalHandlers();
   const root = path.resolve(__dirname, "..");
   const candidates = [path.join(root, "build", "Release", "torch_transfer.node")];
   try {

@@ -29,6 +29,11 @@ export function isAvailable(): boolean {
   return addon.distributedAvailable();
 }
 
+/** torch.distributed.is_nccl_available(): built against a CUDA libtorch with c10d's NCCL backend. */
+export function isNcclAvailable(): boolean {
+  return addon.ncclAvailable();
+}
+
 /** One rank's handle on a process group: collectives run one at a time, in call order. */
 export class ProcessGroup {
   /** @internal */

@@ -193,6 +193,7 @@ std::shared_ptr<NativeProcessGroup> Rendezvous(std::shared_ptr<NativeProcessGrou
   options.numWorkers = static_cast<std::size_t>(g->size);
   options.waitWorkers = true;
   options.timeout = g->timeout;
+  compat::UseClassicStoreServer(options);
   try {
     g->store = c10::make_intrusive<c10d::TCPStore>(g->masterAddr, options);
   } catch (const std::exception& e) {

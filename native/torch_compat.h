@@ -6,6 +6,7 @@
 
 #ifdef TT_WITH_DISTRIBUTED
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <chrono>
 
@@ -43,6 +44,21 @@ inline c10::intrusive_ptr<c10d::ProcessGroup> GroupOverGloo(const c10::intrusive
     group->setBackend(device, c10d::ProcessGroup::BackendType::GLOO, c10::intrusive_ptr<c10d::Backend>(gloo));
   }
   return group;
+#endif
+}
+
+// TCPStore's options: the classic server, on every version.
+//
+// Why: from 2.4 TCPStoreOptions::useLibUV defaults to true, and a libtorch
+// built without libuv then refuses to make the store at all: Debian 13's 2.6
+// fails every rendezvous with "use_libuv was requested but PyTorch was build
+// without libuv support". The classic server is in every version, and it is
+// the one our failure reports (native/liveness.cc) were written against.
+inline void UseClassicStoreServer(c10d::TCPStoreOptions& options) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  options.useLibUV = false;
+#else
+  (void)options;
 #endif
 }
 

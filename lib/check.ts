@@ -6,7 +6,8 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
   if (typeof value === "string") return `"${value.length > 60 ? value.slice(0, 57) + "..." : value}" of type string`;
-  if (typeof value === "object") return `an object (${(value as object).constructor?.name ?? "Object"})`;
+  // The addon's classes are NativeTensor, NativeModule...: users know them without the prefix.
+  if (typeof value === "object") return `an object (${((value as object).constructor?.name ?? "Object").replace(/^Native(?=[A-Z])/, "")})`;
   return `${String(value)} of type ${typeof value}`;
 }
 

@@ -15,47 +15,69 @@ import { DataLoader } from "../data/dataLoader";
 import { DistributedSampler, ShardSampler } from "../distributed/sampler";
 import { datasetWithValTransform, Mode, tutorialData, tutorialModel, tutorialOptimizer } from "../train/tutorial";
 import { phaseProgress, PhaseProgress } from "./progress";
-import { intFlag, numberFlag, parseFlags, UsageError } from "./usage";
+import { CommandSpec, FlagTable, helpText, parseCommand } from "./flags";
+import { intFlag, numberFlag, UsageError } from "./usage";
 
+// One entry per flag: --help, parsing and "did you mean" all read this table.
 const FLAGS = {
-  data: { type: "string" },
-  epochs: { type: "string" },
-  "batch-size": { type: "string" },
-  lr: { type: "string" },
-  momentum: { type: "string" },
-  "step-size": { type: "string" },
-  gamma: { type: "string" },
-  weights: { type: "string" },
-  device: { type: "string" },
-  out: { type: "string" },
-  resume: { type: "string" },
-  workers: { type: "string" },
-  seed: { type: "string" },
-  json: { type: "boolean" },
-  "cache-features": { type: "boolean" },
-  "no-report": { type: "boolean" },
-  "nproc-per-node": { type: "string" },
-  nnodes: { type: "string" },
-  "node-rank": { type: "string" },
-  "master-addr": { type: "string" },
-  "master-port": { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
+  data: { type: "string", value: "DIR", default: "data/hymenoptera_data, fetched when missing", help: "an ImageFolder root holding train/ and val/, one sub-folder per class" },
+  epochs: { type: "string", value: "N", default: "25", help: "passes over the training set" },
+  "batch-size": { type: "string", value: "N", default: "4", help: "images per training step" },
+  lr: { type: "string", value: "X", default: "0.001", help: "SGD's learning rate" },
+  momentum: { type: "string", value: "X", default: "0.9", help: "SGD's momentum" },
+  "step-size": { type: "string", value: "N", default: "7", help: "StepLR: epochs between learning-rate decays" },
+  gamma: { type: "string", value: "X", default: "0.1", help: "StepLR: the factor of each decay" },
+  weights: { type: "string", value: "imagenet|none|FILE", default: "imagenet", help: "starting weights: torchvision's ImageNet ones, random, or a file" },
+  device: { type: "string", value: "cpu|cuda|cuda:N", default: "cuda:0 when there is one, else cpu", help: "where the model runs" },
+  out: { type: "string", value: "DIR", default: "runs/finetune or runs/feature-extract" as string, help: "folder for model.safetensors, the checkpoint, history and report" },
+  resume: { type: "string", value: "DIR", help: "continue the run saved in DIR (its settings, unless given again)" },
+  workers: { type: "string", value: "N", default: "the number of cores, at least 2", help: "images decoded at once" },
+  seed: { type: "string", value: "N", default: "0", help: "seed for weights, shuffling and augmentation" },
+  json: { type: "boolean", help: "print one JSON line per phase and one at the end, no progress bars" },
+  "no-report": { type: "boolean", help: "skip the pictures and report.html" },
+  "nproc-per-node": { type: "string", value: "N", default: "1", help: "data-parallel worker processes on this machine (CPU, Gloo)" },
+  nnodes: { type: "string", value: "N", default: "1", help: "machines taking part (with --nproc-per-node)" },
+  "node-rank": { type: "string", value: "N", default: "0", help: "this machine's index among --nnodes" },
+  "master-addr": { type: "string", value: "HOST", default: "127.0.0.1", help: "rank 0's host, for --nnodes above 1" },
+  "master-port": { type: "string", value: "PORT", default: "29500", help: "rank 0's rendezvous port" },
+} as const satisfies FlagTable;
+
+/** feature-extract's own flags, on top of FLAGS. */
+const FEATURE_EXTRACT_FLAGS = {
+  "cache-features": { type: "boolean", help: "a linear probe instead of the tutorial's method: run the frozen backbone once, train fc on cached features (seconds, not minutes)" },
+} as const satisfies FlagTable;
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
-export function usage(command: string): string {
-  return `usage: npm run ${command} -- [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--momentum X]
-       [--step-size N] [--gamma X] [--weights imagenet|none|FILE] [--device cpu|cuda|cuda:N]
-       [--out DIR] [--resume DIR] [--workers N] [--seed N] [--json] [--no-report]
-       [--nproc-per-node N [--nnodes N --node-rank N --master-addr HOST --master-port PORT]]${command === "feature-extract" ? "\n       [--cache-features]" : ""}`;
+type TrainFlags = typeof FLAGS & typeof FEATURE_EXTRACT_FLAGS;
+
+export function commandSpec(mode: Mode): CommandSpec<TrainFlags> {
+  const name = mode === "finetune" ? "finetune" : "feature-extract";
+  // finetune's table lacks --cache-features; its type keeps it, as a flag never given.
+  const flags = (mode === "finetune" ? FLAGS : { ...FLAGS, ...FEATURE_EXTRACT_FLAGS }) as TrainFlags;
+  return {
+    name,
+    summary:
+      mode === "finetune"
+        ? "Fine-tune every layer of a ResNet-18 with a new fc on an image folder, as PyTorch's transfer-learning tutorial does."
+        : "Freeze a ResNet-18 and train only a new fc on an image folder, as PyTorch's transfer-learning tutorial does.",
+    flags: { ...flags, out: { ...FLAGS.out, default: `runs/${name}` } },
+    examples: [
+      `npm run ${name}`,
+      `npm run ${name} -- --data photos --epochs 5 --out runs/photos`,
+      `npm run ${name} -- --resume runs/photos --epochs 10`,
+      ...(mode === "finetune" ? [] : [`npm run ${name} -- --cache-features`]),
+      `npm run ${name} -- --nproc-per-node 2 --device cpu`,
+    ],
+  };
 }
 
 export async function trainCommand(mode: Mode, argv: string[]): Promise<number> {
   const command = mode === "finetune" ? "finetune" : "feature-extract";
-  const { values: flags } = parseFlags(argv, FLAGS);
-  if (flags.help) {
-    process.stdout.write(usage(command) + "\n");
+  const spec = commandSpec(mode);
+  const { values: flags, help } = parseCommand(spec, argv);
+  if (help) {
+    process.stdout.write(helpText(spec));
     return 0;
   }
   const resumeDir = flags.resume;

@@ -1,0 +1,41 @@
+// "Did you mean ...?": the known name closest to a mistyped one, for option
+// keys and command-line flags alike.
+
+/** Edit distance (insertions, deletions, substitutions) between two strings. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** Letters only, lower case: batch_size, batch-size and batchSize all read "batchsize". */
+function normalise(name: string): string {
+  return name.replace(/[-_\s]/g, "").toLowerCase();
+}
+
+/**
+ * The candidate `name` most likely meant, or undefined when none is close:
+ * the same words in another case or separator (batch_size for batchSize), a
+ * prefix (--epoch for --epochs), or a typo of at most a third of its letters.
+ */
+export function closest(name: string, candidates: Iterable<string>): string | undefined {
+  const wanted = normalise(name);
+  let best: string | undefined;
+  let bestScore = Infinity;
+  for (const candidate of candidates) {
+    const c = normalise(candidate);
+    const score = c === wanted ? 0 : c.startsWith(wanted) || wanted.startsWith(c) ? 1 : 1 + distance(wanted, c);
+    if (score < bestScore) {
+      best = candidate;
+      bestScore = score;
+    }
+  }
+  const limit = 1 + Math.max(1, Math.floor(wanted.length / 3));
+  return wanted.length > 0 && bestScore <= limit ? best : undefined;
+}

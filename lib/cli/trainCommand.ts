@@ -2,7 +2,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { checkDevice, defaultDevice } from "../device";
-import { manualSeed } from "../runtime";
+import { getNumThreads, libtorchVersion, manualSeed } from "../runtime";
 import { CrossEntropyLoss } from "../nn/loss";
 import { StepLR } from "../optim/stepLR";
 import { cloneStateDict, disposeStateDict } from "../train/stateDicts";
@@ -139,7 +139,9 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   if (world && flags["cache-features"]) throw new UsageError("--cache-features runs in one process");
 
   manualSeed(settings.seed);
-  const { dataloaders: localLoaders, datasets, classNames } = tutorialData(settings.data, { batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed });
+  const { dataloaders: localLoaders, datasets, classNames } = dataOrUsageError(() =>
+    tutorialData(settings.data, { batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed }),
+  );
   if (resumed && resumed.state.classes.join("\n") !== classNames.join("\n")) {
     throw new UsageError(`${resumeDir} was trained on classes [${resumed.state.classes.join(", ")}], but ${settings.data} has [${classNames.join(", ")}]`);
   }
@@ -160,11 +162,20 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   const trained = group ? new (await import("../distributed")).DistributedDataParallel(model, group) : model;
 
   if (lead) fs.mkdirSync(out, { recursive: true });
+  if (lead && !flags.json) {
+    process.stdout.write(
+      header({
+        command, settings, out, classNames, trainImages: datasets.train.length, valImages: datasets.val.length,
+        weights: resumed ? `resumed from ${resumeDir}` : weights === null ? "none (random initialisation)" : weights === "imagenet" || weights === "IMAGENET1K_V1" ? "torchvision's ImageNet (IMAGENET1K_V1)" : weights,
+        worldSize: world?.size ?? 1,
+      }),
+    );
+  }
   const meta = { classes: classNames, settings: world ? { ...settings, worldSize: world.size } : settings };
   const report = (r: EpochRecord) => {
     if (!lead) return;
     const line = { epoch: r.epoch, phase: r.phase, loss: round(r.loss), acc: round(r.acc), seconds: round(r.seconds, 2), images: r.images };
-    process.stdout.write(flags.json ? JSON.stringify(line) + "\n" : `epoch ${r.epoch}/${settings.epochs - 1} ${r.phase.padEnd(5)} loss ${r.loss.toFixed(4)} acc ${r.acc.toFixed(4)} (${r.seconds.toFixed(1)} s)\n`);
+    process.stdout.write(flags.json ? JSON.stringify(line) + "\n" : `epoch ${r.epoch + 1}/${settings.epochs} ${r.phase.padEnd(5)} loss ${r.loss.toFixed(4)} acc ${r.acc.toFixed(4)} (${r.seconds.toFixed(1)} s)\n`);
   };
   const finish = async (bestAcc: number, history: EpochRecord[], started: number) => {
     const seconds = (Date.now() - started) / 1000;
@@ -225,7 +236,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
         : undefined,
       onBatch: ({ epoch, phase, images, loss }) => {
         if (flags.json || !lead) return;
-        if (!bar) bar = phaseProgress(`epoch ${epoch}/${settings.epochs - 1} ${phase}`, sizes[phase]);
+        if (!bar) bar = phaseProgress(`epoch ${epoch + 1}/${settings.epochs} ${phase}`, sizes[phase]);
         bar.update(images, loss);
       },
       onEpoch: (r) => {
@@ -256,13 +267,49 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       }
     }
     process.stderr.write(
-      `${command}: interrupted in epoch ${err.epoch}; ${path.join(out, CHECKPOINT_FILE)} holds the state after epoch ${lastSaved}.\n` +
+      `${command}: interrupted in epoch ${err.epoch + 1} of ${settings.epochs}; ${path.join(out, CHECKPOINT_FILE)} holds ` +
+        `${lastSaved < 0 ? "the starting weights" : `the state after epoch ${lastSaved + 1}`}.\n` +
         `Resume with: npm run ${command} -- --resume ${out}\n`,
     );
     return 130;
   } finally {
     process.off("SIGINT", onSigint);
   }
+}
+
+/** Structural problems with the data folder (no val/, no classes, classes that differ) are usage errors. */
+function dataOrUsageError<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+interface HeaderInfo {
+  command: string;
+  settings: RunSettings;
+  out: string;
+  classNames: string[];
+  trainImages: number;
+  valImages: number;
+  weights: string;
+  worldSize: number;
+}
+
+/** What a run is about to do, printed before the first batch. */
+function header(h: HeaderInfo): string {
+  const s = h.settings;
+  const rows: [string, string][] = [
+    ["data", `${s.data} (train ${h.trainImages} images, val ${h.valImages} images)`],
+    ["classes", `${h.classNames.length}: ${h.classNames.join(", ")}`],
+    ["device", `${s.device}, ${getNumThreads()} threads${h.worldSize > 1 ? ` per process, ${h.worldSize} processes` : ""}, libtorch ${libtorchVersion()}`],
+    ["model", `${s.arch}, ${h.command === "finetune" ? "every layer trained" : "frozen but for a new fc"}`],
+    ["weights", h.weights],
+    ["training", `${s.epochs} epochs, batch ${s.batchSize}, SGD(lr ${s.lr}, momentum ${s.momentum}), StepLR(${s.stepSize}, ${s.gamma})`],
+    ["out", h.out],
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(9)}${v}`).join("\n") + "\n";
 }
 
 function round(x: number, digits = 4): number {

@@ -2,7 +2,7 @@
 // the package's weights/ cache on first use) or a file of the user's.
 import * as fs from "fs";
 import * as path from "path";
-import { checkString } from "../check";
+import { checkOptions, checkString } from "../check";
 import { download } from "./download";
 
 export const RESNET18_FILE = "resnet18-f37072fd.pth";
@@ -19,6 +19,8 @@ export interface ResolveOptions {
   progress?: boolean;
 }
 
+const RESOLVE_WEIGHTS_OPTIONS: Record<keyof ResolveOptions, true> = { dir: true, progress: true };
+
 export function weightsUrl(file: string): string {
   const base = process.env.TORCH_TRANSFER_WEIGHTS_URL || DEFAULT_WEIGHTS_BASE_URL;
   return `${base.replace(/\/+$/, "")}/${file}`;
@@ -30,6 +32,7 @@ export function weightsUrl(file: string): string {
  * anything else is a path to a file that must exist.
  */
 export async function resolveWeights(spec: string, options: ResolveOptions = {}): Promise<string> {
+  checkOptions(options, RESOLVE_WEIGHTS_OPTIONS, "resolveWeights");
   checkString(spec, "weights");
   if (IMAGENET_NAMES.has(spec.toLowerCase())) {
     const file = path.join(options.dir ?? path.join(PACKAGE_ROOT, "weights"), RESNET18_FILE);

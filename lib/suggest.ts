@@ -21,7 +21,8 @@ function normalise(name: string): string {
 /**
  * The candidate `name` most likely meant, or undefined when none is close:
  * the same words in another case or separator (batch_size for batchSize), a
- * prefix (--epoch for --epochs), or a typo of at most a third of its letters.
+ * part of it (--epoch for --epochs, epochs for numEpochs), or a typo of at
+ * most a third of its letters.
  */
 export function closest(name: string, candidates: Iterable<string>): string | undefined {
   const wanted = normalise(name);
@@ -29,7 +30,8 @@ export function closest(name: string, candidates: Iterable<string>): string | un
   let bestScore = Infinity;
   for (const candidate of candidates) {
     const c = normalise(candidate);
-    const score = c === wanted ? 0 : c.startsWith(wanted) || wanted.startsWith(c) ? 1 : 1 + distance(wanted, c);
+    const contained = Math.min(c.length, wanted.length) >= 3 && (c.includes(wanted) || wanted.includes(c)); // epochs in numEpochs
+    const score = c === wanted ? 0 : contained ? 1 : 1 + distance(wanted, c);
     if (score < bestScore) {
       best = candidate;
       bestScore = score;

@@ -16,7 +16,11 @@ export interface LoadResult {
 export class Module {
   /** @internal */
   readonly native: NativeModule;
-  /** @internal */
+  /**
+   * @internal Serialises multi-step work that must not interleave, such as a
+   * data-parallel step's collectives. Single native calls need no queue: they
+   * run on the native compute queue in call order.
+   */
   readonly queue = new SerialQueue();
 
   protected constructor(native: NativeModule) {
@@ -95,7 +99,7 @@ export class Module {
    * Wrappers such as data-parallel training override it.
    */
   runBatch(optimizer: NativeSGD | null, inputs: Tensor, labels: Tensor, train: boolean): Promise<{ loss: number; correct: number }> {
-    return this.queue.run(() => addon.trainStep(this.native, optimizer, inputs, labels, train));
+    return addon.trainStep(this.native, optimizer, inputs, labels, train);
   }
 
   /** @internal Sums per-phase totals (loss, correct, images) across workers; one worker has nothing to add. */
@@ -107,8 +111,7 @@ export class Module {
   forward(input: Tensor): Promise<Tensor> {
     checkTensor(input, "input");
     const grad = isGradEnabled();
-    const callSite = new Error();
-    return this.queue.run(() => withCallerStack(this.native.forward(input, grad), callSite));
+    return withCallerStack(this.native.forward(input, grad), new Error());
   }
 }
 

@@ -24,7 +24,7 @@ const { runCases } = require("../scripts/fuzz/run") as {
   runCases(options: { lib: object; seeds: object[]; seed: number; count: number; dir: string }): Promise<Stats>;
 };
 
-const DATA = process.env.TORCH_TRANSFER_DATA ?? "/work/shared/data/hymenoptera_data";
+const DATA = path.resolve(__dirname, "../../shared/data/hymenoptera_data");
 // About 250 cases for each of the 15 seed files and the 4 pickles cut from them.
 const CASES = 5000;
 const lib = { load, save, decodeImage, unpickle, MAX_IMAGE_PIXELS, MAX_OVERLAPPING_NUMEL };

@@ -7,7 +7,7 @@ import * as path from "path";
 import * as tt from "../lib";
 import { modelMetadata, RunSettings } from "../lib/train/checkpoint";
 
-const DATA = process.env.TORCH_TRANSFER_DATA ?? path.resolve(__dirname, "../../shared/data/hymenoptera_data");
+const DATA = path.resolve(__dirname, "../../shared/data/hymenoptera_data");
 const CALLS = 2000;
 const CLIENTS = 8;
 const BAD_EVERY = 50;

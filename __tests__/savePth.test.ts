@@ -148,6 +148,7 @@ describe("save to .pth", () => {
     await expect(save({ w: t }, file, undefined, { format: "onnx" as "pth" })).rejects.toThrow(
       'Expected "pth" or "safetensors" for options.format but received "onnx" of type string',
     );
+    await expect(save({ w: t }, file, undefined, { fromat: "pth" } as object)).rejects.toThrow('Unknown option "fromat" for save; did you mean "format"?');
     await expect(save({ w: t }, file, { a: "b" })).rejects.toThrow(/Expected no metadata \(a \.pth file has no place for it/);
     await expect(save({ w: 3 as unknown as Tensor }, file)).rejects.toThrow('Expected Tensor for stateDict["w"] but received 3');
     expect(fs.existsSync(file)).toBe(false);

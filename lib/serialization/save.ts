@@ -2,7 +2,7 @@
 // option or else by the file's extension (.pth/.pt: torch.save's zip format;
 // anything else: safetensors, the format torch-transfer has always written).
 import * as nodePath from "path";
-import { checkString, invalid } from "../check";
+import { checkOptions, checkString, invalid } from "../check";
 import { checkTensor, Tensor } from "../tensor";
 import { saveSafetensors } from "./safetensors";
 import { savePth } from "./torchSave";
@@ -15,8 +15,7 @@ export interface SaveOptions {
 }
 
 function formatOf(path: string, options: SaveOptions | undefined): SaveFormat {
-  if (options !== undefined && (typeof options !== "object" || options === null)) throw invalid("options object", "options", options);
-  const format = options?.format;
+  const { format } = checkOptions(options, { format: true }, "save");
   if (format !== undefined) {
     if (format !== "pth" && format !== "safetensors") throw invalid('"pth" or "safetensors"', "options.format", format);
     return format;

@@ -55,10 +55,14 @@ if (!asRoot && process.env.CI) {
   const addr = ["10.231.7.1", "10.231.7.2"];
   let tmp: string;
 
-  const ip = (...args: string[]) => {
-    const r = spawnSync("ip", args, { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr || r.error}`);
+  const run = (command: string, ...args: string[]) => {
+    const r = spawnSync(command, args, { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`${command} ${args.join(" ")}: ${r.stderr || r.error}`);
   };
+  const ip = (...args: string[]) => run("ip", ...args);
+  // nsenter enters the network namespace alone: `ip -n` and `ip netns exec`
+  // also remount / and /sys, which fails inside a chroot (CI's Debian 13 leg).
+  const inNs = (i: number) => ["nsenter", `--net=/run/netns/${ns[i]}`];
 
   beforeAll(() => {
     expect(fs.existsSync(FINETUNE)).toBe(true);
@@ -77,9 +81,10 @@ if (!asRoot && process.env.CI) {
     for (const i of [0, 1]) {
       const dev = `v${tag}${"ab"[i]}`;
       ip("link", "set", dev, "netns", ns[i]);
-      ip("-n", ns[i], "addr", "add", `${addr[i]}/24`, "dev", dev);
-      ip("-n", ns[i], "link", "set", dev, "up");
-      ip("-n", ns[i], "link", "set", "lo", "up");
+      const [nsenter, ...enter] = inNs(i);
+      run(nsenter, ...enter, "ip", "addr", "add", `${addr[i]}/24`, "dev", dev);
+      run(nsenter, ...enter, "ip", "link", "set", dev, "up");
+      run(nsenter, ...enter, "ip", "link", "set", "lo", "up");
     }
   });
 
@@ -94,8 +99,9 @@ if (!asRoot && process.env.CI) {
     const children: ReturnType<typeof spawn>[] = [];
     const node = (rank: number) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const [nsenter, ...enter] = inNs(rank);
         const args = [
-          "netns", "exec", ns[rank], process.execPath, FINETUNE,
+          ...enter, process.execPath, FINETUNE,
           "--data", path.join(tmp, "data"), "--epochs", "1", "--weights", "none", "--batch-size", "2", "--seed", "3",
           "--nnodes", "2", "--node-rank", String(rank), "--nproc-per-node", "1",
           "--master-addr", addr[0], "--master-port", "29533",
@@ -103,7 +109,7 @@ if (!asRoot && process.env.CI) {
           "--dist-timeout", "300",
           "--out", path.join(tmp, `out${rank}`), "--json", "--no-report",
         ];
-        const child = spawn("ip", args, { env, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(nsenter, args, { env, stdio: ["ignore", "pipe", "pipe"] });
         children.push(child);
         let stdout = "";
         let stderr = "";

@@ -4,16 +4,17 @@ import * as path from "path";
 import { checkDevice, defaultDevice } from "../device";
 import { manualSeed } from "../runtime";
 import { CrossEntropyLoss } from "../nn/loss";
-import { StepLR } from "../optim/stepLR";
+import { LRSchedulerState } from "../optim/lrScheduler";
 import { cloneStateDict, disposeStateDict } from "../train/stateDicts";
 import {
-  CHECKPOINT_FILE, HISTORY_FILE, loadCheckpoint, MODEL_FILE, modelMetadata, RunSettings, saveCheckpoint, writeJsonAtomic,
+  CHECKPOINT_FILE, checkpointOptimizerState, HISTORY_FILE, loadCheckpoint, MODEL_FILE, modelMetadata, RunSettings, saveCheckpoint, writeJsonAtomic,
 } from "../train/checkpoint";
 import { extractFeatures, trainLinearProbe } from "../train/linearProbe";
 import { EpochRecord, trainModel, TrainingInterrupted } from "../train/trainModel";
 import { DataLoader } from "../data/dataLoader";
 import { DistributedSampler, ShardSampler } from "../distributed/sampler";
-import { datasetWithValTransform, Mode, tutorialData, tutorialModel, tutorialOptimizer } from "../train/tutorial";
+import { datasetWithValTransform, Mode, tutorialData, tutorialModel } from "../train/tutorial";
+import { defaultWeightDecay, OPTIMIZERS, RecipeSettings, recipeOptimizer, recipeScheduler, SCHEDULERS } from "../train/recipe";
 import { phaseProgress, PhaseProgress } from "./progress";
 import { intFlag, numberFlag, parseFlags, UsageError } from "./usage";
 
@@ -25,6 +26,10 @@ const FLAGS = {
   momentum: { type: "string" },
   "step-size": { type: "string" },
   gamma: { type: "string" },
+  optimizer: { type: "string" },
+  scheduler: { type: "string" },
+  "warmup-epochs": { type: "string" },
+  "weight-decay": { type: "string" },
   weights: { type: "string" },
   device: { type: "string" },
   out: { type: "string" },
@@ -46,6 +51,7 @@ const ROOT = path.resolve(__dirname, "..", "..");
 
 export function usage(command: string): string {
   return `usage: npm run ${command} -- [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--momentum X]
+       [--optimizer sgd|adamw] [--weight-decay X] [--scheduler step|cosine|onecycle] [--warmup-epochs N]
        [--step-size N] [--gamma X] [--weights imagenet|none|FILE] [--device cpu|cuda|cuda:N]
        [--out DIR] [--resume DIR] [--workers N] [--seed N] [--json] [--no-report]
        [--nproc-per-node N [--nnodes N --node-rank N --master-addr HOST --master-port PORT]]${command === "feature-extract" ? "\n       [--cache-features]" : ""}`;
@@ -63,7 +69,8 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   const previous = resumed?.state.settings;
   if (previous && previous.mode !== mode) throw new UsageError(`${resumeDir} holds a ${previous.mode} run, not ${mode}`);
 
-  const settings: RunSettings = {
+  const optimizerName = choiceFlag(flags.optimizer, "optimizer", OPTIMIZERS, previous?.optimizer ?? "sgd");
+  const settings: RunSettings & RecipeSettings = {
     mode,
     arch: "resnet18",
     data: path.resolve(flags.data ?? previous?.data ?? path.join(ROOT, "data", "hymenoptera_data")),
@@ -73,10 +80,15 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     momentum: numberFlag(flags.momentum, "momentum", previous?.momentum ?? 0.9, { min: 0 }),
     stepSize: intFlag(flags["step-size"], "step-size", previous?.stepSize ?? 7),
     gamma: numberFlag(flags.gamma, "gamma", previous?.gamma ?? 0.1, { min: 0, exclusiveMin: true }),
+    optimizer: optimizerName,
+    scheduler: choiceFlag(flags.scheduler, "scheduler", SCHEDULERS, previous?.scheduler ?? "step"),
+    warmupEpochs: intFlag(flags["warmup-epochs"], "warmup-epochs", previous?.warmupEpochs ?? 0, 0),
+    weightDecay: numberFlag(flags["weight-decay"], "weight-decay", previous?.weightDecay ?? defaultWeightDecay(optimizerName), { min: 0 }),
     weights: flags.weights ?? previous?.weights ?? "imagenet",
     seed: intFlag(flags.seed, "seed", previous?.seed ?? 0, 0),
     device: flags.device ?? previous?.device ?? defaultDevice(),
   };
+  if (settings.warmupEpochs >= settings.epochs) throw new UsageError(`--warmup-epochs must be below --epochs (${settings.epochs}), got ${settings.warmupEpochs}`);
   try {
     checkDevice(settings.device, "--device");
   } catch (err) {
@@ -125,12 +137,12 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   const { model, trainable } = await tutorialModel(mode, classNames.length, resumed ? null : weights);
   const dataloaders = world ? shardedLoaders(datasets, world, settings.batchSize, workers, settings.seed, resumed ? resumed.state.epoch + 1 : 0) : localLoaders;
   model.to(settings.device);
-  const optimizer = tutorialOptimizer(trainable, settings.lr, settings.momentum);
-  const scheduler = new StepLR(optimizer, { stepSize: settings.stepSize, gamma: settings.gamma });
+  const optimizer = recipeOptimizer(settings, trainable);
+  const scheduler = recipeScheduler(settings, optimizer, dataloaders.train.length);
   if (resumed) {
     model.loadStateDict(resumed.model);
-    optimizer.loadMomentumBuffers(trainable.map((_, i) => resumed.momentum.get(i) ?? null));
-    scheduler.loadStateDict(resumed.state.scheduler);
+    optimizer.loadStateDict(checkpointOptimizerState(resumed, optimizer));
+    scheduler.loadStateDict(resumed.state.scheduler as LRSchedulerState);
   }
 
   // Every rank starts from rank 0's weights (DistributedDataParallel broadcasts them).
@@ -241,6 +253,12 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   } finally {
     process.off("SIGINT", onSigint);
   }
+}
+
+function choiceFlag<T extends string>(value: string | undefined, name: string, choices: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!choices.includes(value as T)) throw new UsageError(`--${name} expects one of ${choices.join(", ")}, got "${value}"`);
+  return value as T;
 }
 
 function round(x: number, digits = 4): number {

@@ -203,4 +203,9 @@ test("schedulers name their bad options", () => {
   expect(() => new S.SequentialLR(opt, { schedulers: [new S.LinearLR(other)], milestones: [] })).toThrow(/same optimizer/);
   expect(() => new S.ReduceLROnPlateau(opt, { factor: 1 })).toThrow(/for factor but received 1/);
   expect(() => new S.ReduceLROnPlateau(opt, { mode: "up" as "min" })).toThrow(/"min" or "max" for mode/);
+  const loose = (o: object) => o as never;
+  expect(() => new S.CosineAnnealingLR(opt, loose({ T_max: 5 }))).toThrow(/^Unknown option "T_max" for CosineAnnealingLR; did you mean "tMax"\?/);
+  expect(() => new S.OneCycleLR(opt, loose({ max_lr: 0.1, totalSteps: 5 }))).toThrow(/^Unknown option "max_lr" for OneCycleLR; did you mean "maxLr"\?/);
+  expect(() => new S.LinearLR(opt, loose({ start_factor: 0.1 }))).toThrow(/^Unknown option "start_factor" for LinearLR; did you mean "startFactor"\?/);
+  expect(() => new S.ReduceLROnPlateau(opt, loose({ min_lr: 0.1 }))).toThrow(/^Unknown option "min_lr" for ReduceLROnPlateau; did you mean "minLr"\?/);
 });

@@ -39,13 +39,13 @@ const STATE = ["step", "expAvg", "expAvgSq", "maxExpAvgSq"];
 export class Adam extends Optimizer<AdamGroupOptions> {
   /** `params`: Tensors, or a list of `{ params, lr, betas, ... }` groups whose options override `options`. */
   constructor(params: Params<AdamGroupOptions>, options: AdamOptions = {}) {
-    super("adam", params, options, SPECS, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false }, STATE);
+    super("adam", "Adam", params, options, SPECS, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false }, STATE);
   }
 }
 
 export class AdamW extends Optimizer<AdamGroupOptions> {
   /** As Adam, with decoupled weight decay (default 1e-2, PyTorch's). */
   constructor(params: Params<AdamGroupOptions>, options: AdamOptions = {}) {
-    super("adamw", params, options, SPECS, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false }, STATE);
+    super("adamw", "AdamW", params, options, SPECS, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false }, STATE);
   }
 }

@@ -1,6 +1,6 @@
 // torch.optim.lr_scheduler.CosineAnnealingLR: from the base learning rate down
 // to etaMin over tMax steps along half a cosine, by PyTorch's recursive form.
-import { checkInteger, checkNumber } from "../check";
+import { checkInteger, checkNumber, checkOptions, invalid } from "../check";
 import { LRScheduler } from "./lrScheduler";
 import { Optimizer } from "./optimizer";
 
@@ -8,7 +8,9 @@ export class CosineAnnealingLR extends LRScheduler {
   readonly tMax: number;
   readonly etaMin: number;
 
-  constructor(optimizer: Optimizer, { tMax, etaMin = 0, lastEpoch = -1 }: { tMax: number; etaMin?: number; lastEpoch?: number }) {
+  constructor(optimizer: Optimizer, options: { tMax: number; etaMin?: number; lastEpoch?: number }) {
+    if (options === undefined) throw invalid("options object with tMax", "options", options);
+    const { tMax, etaMin = 0, lastEpoch = -1 } = checkOptions(options, { tMax: true, etaMin: true, lastEpoch: true }, "CosineAnnealingLR");
     super(optimizer, lastEpoch);
     this.tMax = checkInteger(tMax, "tMax", 1);
     this.etaMin = checkNumber(etaMin, "etaMin", { min: 0 });

@@ -1,6 +1,6 @@
 // torch.optim.lr_scheduler.LinearLR: the learning rate times a factor going
 // linearly from startFactor to endFactor over totalIters steps (warm-up).
-import { checkInteger, checkNumber } from "../check";
+import { checkInteger, checkNumber, checkOptions } from "../check";
 import { LRScheduler } from "./lrScheduler";
 import { Optimizer } from "./optimizer";
 
@@ -16,7 +16,8 @@ export class LinearLR extends LRScheduler {
   readonly endFactor: number;
   readonly totalIters: number;
 
-  constructor(optimizer: Optimizer, { startFactor = 1 / 3, endFactor = 1, totalIters = 5, lastEpoch = -1 }: LinearLROptions = {}) {
+  constructor(optimizer: Optimizer, options: LinearLROptions = {}) {
+    const { startFactor = 1 / 3, endFactor = 1, totalIters = 5, lastEpoch = -1 } = checkOptions(options, { startFactor: true, endFactor: true, totalIters: true, lastEpoch: true }, "LinearLR");
     super(optimizer, lastEpoch);
     // 0 would divide by zero in the recursive form (PyTorch 2 refuses it too).
     this.startFactor = checkNumber(startFactor, "startFactor", { min: Number.MIN_VALUE, max: 1 });

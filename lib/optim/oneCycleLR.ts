@@ -2,7 +2,7 @@
 // batch. The learning rate climbs from maxLr / divFactor to maxLr over pctStart
 // of the steps, then anneals to maxLr / divFactor / finalDivFactor; momentum
 // (SGD) or beta1 (Adam) moves the other way between maxMomentum and baseMomentum.
-import { checkBoolean, checkInteger, checkNumber, invalid } from "../check";
+import { checkBoolean, checkInteger, checkNumber, checkOptions, invalid } from "../check";
 import { LRScheduler, LRSchedulerState, StepsPer } from "./lrScheduler";
 import { Optimizer } from "./optimizer";
 
@@ -46,6 +46,11 @@ export class OneCycleLR extends LRScheduler {
 
   constructor(optimizer: Optimizer, options: OneCycleLROptions) {
     if (typeof options !== "object" || options === null) throw invalid("options object with maxLr", "options", options);
+    const KNOWN: Record<keyof OneCycleLROptions, true> = {
+      maxLr: true, totalSteps: true, epochs: true, stepsPerEpoch: true, pctStart: true, annealStrategy: true, cycleMomentum: true,
+      baseMomentum: true, maxMomentum: true, divFactor: true, finalDivFactor: true, threePhase: true, lastEpoch: true,
+    };
+    checkOptions(options, KNOWN, "OneCycleLR");
     const {
       maxLr, totalSteps, epochs, stepsPerEpoch, pctStart = 0.3, annealStrategy = "cos", cycleMomentum = true,
       baseMomentum = 0.85, maxMomentum = 0.95, divFactor = 25, finalDivFactor = 1e4, threePhase = false, lastEpoch = -1,

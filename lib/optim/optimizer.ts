@@ -3,7 +3,7 @@
 // that resume exactly. The maths is native (native/sgd.cc, native/adam.cc) and
 // runs on the compute queue; setting a group's option posts the change there,
 // so it applies to the steps called after it.
-import { checkBoolean, checkNumber, describe, invalid, withCallerStack } from "../check";
+import { checkBoolean, checkNumber, checkOptions, describe, invalid, withCallerStack } from "../check";
 import { addon, NativeOptimizer, NativeParamState } from "../native";
 import { checkTensor, isTensor, Tensor } from "../tensor";
 
@@ -49,31 +49,27 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
 
   protected constructor(
     kind: "sgd" | "adam" | "adamw",
+    className: string,
     params: Params<O>,
     options: Partial<O> | undefined,
     specs: Record<keyof O & string, OptionSpec> & Record<string, OptionSpec>,
     defaults: Partial<O>,
     stateKeys: readonly string[],
   ) {
-    if (options !== undefined && (typeof options !== "object" || options === null)) throw invalid("options object", "options", options);
     this.specs = specs;
     this.stateKeys = stateKeys;
-    const given = (options ?? {}) as Record<string, unknown>;
+    const known = Object.fromEntries(Object.keys(specs).map((k) => [k, true])) as Record<string, true>;
+    const given = checkOptions(options as Record<string, unknown> | undefined, known, className);
     const resolvedDefaults: Record<string, unknown> = {};
     for (const name of Object.keys(specs)) {
       const value = given[name] ?? (defaults as Record<string, unknown>)[name];
       if (value !== undefined) resolvedDefaults[name] = specs[name].check(value, name);
     }
-    for (const name of Object.keys(given)) {
-      if (!(name in specs)) throw invalid(`one of ${Object.keys(specs).join(", ")}`, "an option name", name);
-    }
     this.defaults = resolvedDefaults as O;
 
     const groups = parseGroups(params).map(({ tensors, overrides, where }) => {
       const values: Record<string, unknown> = {};
-      for (const name of Object.keys(overrides)) {
-        if (name !== "params" && !(name in specs)) throw invalid(`one of params, ${Object.keys(specs).join(", ")}`, `an option name in ${where}`, name);
-      }
+      checkOptions(overrides, { params: true, ...known }, `${className}'s ${where}`);
       for (const name of Object.keys(specs)) {
         const own = overrides[name];
         if (own === undefined && resolvedDefaults[name] === undefined) throw invalid(specs[name] === booleanOption ? "boolean" : "finite number", name, undefined);
@@ -102,7 +98,8 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
    * `{ setToNone: true }`, PyTorch 2's default (a parameter whose gradient is
    * then never computed is skipped by step()).
    */
-  zeroGrad({ setToNone = false }: { setToNone?: boolean } = {}): void {
+  zeroGrad(options: { setToNone?: boolean } = {}): void {
+    const { setToNone = false } = checkOptions(options, { setToNone: true }, "zeroGrad");
     this.native.zeroGrad(checkBoolean(setToNone, "setToNone"));
   }
 

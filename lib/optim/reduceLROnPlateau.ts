@@ -1,6 +1,6 @@
 // torch.optim.lr_scheduler.ReduceLROnPlateau: the learning rate times factor
 // once a metric has not improved for patience epochs. Stepped with the metric.
-import { checkInteger, checkNumber, invalid } from "../check";
+import { checkInteger, checkNumber, checkOptions, invalid } from "../check";
 import { Optimizer } from "./optimizer";
 
 export interface ReduceLROnPlateauOptions {
@@ -41,7 +41,10 @@ export class ReduceLROnPlateau {
 
   constructor(optimizer: Optimizer, options: ReduceLROnPlateauOptions = {}) {
     if (!(optimizer instanceof Optimizer)) throw invalid("Optimizer (SGD, Adam or AdamW)", "optimizer", optimizer);
-    const { mode = "min", factor = 0.1, patience = 10, threshold = 1e-4, thresholdMode = "rel", cooldown = 0, minLr = 0, eps = 1e-8 } = options ?? {};
+    const KNOWN: Record<keyof ReduceLROnPlateauOptions, true> = {
+      mode: true, factor: true, patience: true, threshold: true, thresholdMode: true, cooldown: true, minLr: true, eps: true,
+    };
+    const { mode = "min", factor = 0.1, patience = 10, threshold = 1e-4, thresholdMode = "rel", cooldown = 0, minLr = 0, eps = 1e-8 } = checkOptions(options, KNOWN, "ReduceLROnPlateau");
     this.optimizer = optimizer;
     if (mode !== "min" && mode !== "max") throw invalid('"min" or "max"', "mode", mode);
     if (thresholdMode !== "rel" && thresholdMode !== "abs") throw invalid('"rel" or "abs"', "thresholdMode", thresholdMode);

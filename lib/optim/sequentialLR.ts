@@ -1,6 +1,6 @@
 // torch.optim.lr_scheduler.SequentialLR: one scheduler after another, switching
 // at the milestones (warm-up with LinearLR, then CosineAnnealingLR).
-import { checkInteger, invalid } from "../check";
+import { checkInteger, checkOptions, invalid } from "../check";
 import { LRScheduler, LRSchedulerState } from "./lrScheduler";
 import { Optimizer } from "./optimizer";
 
@@ -8,7 +8,9 @@ export class SequentialLR extends LRScheduler {
   readonly schedulers: LRScheduler[];
   readonly milestones: number[];
 
-  constructor(optimizer: Optimizer, { schedulers, milestones, lastEpoch = -1 }: { schedulers: LRScheduler[]; milestones: number[]; lastEpoch?: number }) {
+  constructor(optimizer: Optimizer, options: { schedulers: LRScheduler[]; milestones: number[]; lastEpoch?: number }) {
+    if (options === undefined) throw invalid("options object with schedulers and milestones", "options", options);
+    const { schedulers, milestones, lastEpoch = -1 } = checkOptions(options, { schedulers: true, milestones: true, lastEpoch: true }, "SequentialLR");
     if (!Array.isArray(schedulers) || schedulers.length === 0) throw invalid("non-empty array of schedulers", "schedulers", schedulers);
     schedulers.forEach((s, i) => {
       if (!(s instanceof LRScheduler)) throw invalid("LRScheduler (ReduceLROnPlateau cannot be sequenced)", `schedulers[${i}]`, s);

@@ -26,7 +26,7 @@ export class SGD extends Optimizer<SGDGroupOptions> {
   /** `params`: Tensors, or a list of `{ params, lr, momentum, ... }` groups whose options override `options`. */
   constructor(params: Params<SGDGroupOptions>, options: SGDOptions) {
     if (typeof options !== "object" || options === null) throw invalid("options object with lr", "options", options);
-    super("sgd", params, options, SPECS, { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, ["momentumBuffer"]);
+    super("sgd", "SGD", params, options, SPECS, { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, ["momentumBuffer"]);
   }
 
   protected override checkGroup(o: SGDGroupOptions, where: string): void {

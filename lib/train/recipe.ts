@@ -62,3 +62,13 @@ export function recipeScheduler(s: RecipeSettings, optimizer: Optimizer, stepsPe
       : new StepLR(optimizer, { stepSize: s.stepSize, gamma: s.gamma });
   return warmup ? new SequentialLR(optimizer, { schedulers: [warmup, main], milestones: [s.warmupEpochs] }) : main;
 }
+
+/** One line for a run's header: "SGD(lr 0.001, momentum 0.9), StepLR(7, 0.1)" for the tutorial's. */
+export function describeRecipe(s: RecipeSettings): string {
+  const decay = s.weightDecay !== 0 ? `, weight decay ${s.weightDecay}` : "";
+  const optimizer = s.optimizer === "adamw" ? `AdamW(lr ${s.lr}${decay})` : `SGD(lr ${s.lr}, momentum ${s.momentum}${decay})`;
+  const warmup = s.warmupEpochs > 0 ? `${s.warmupEpochs} warm-up epoch(s), then ` : "";
+  if (s.scheduler === "onecycle") return `${optimizer}, OneCycleLR(maxLr ${s.lr}${s.warmupEpochs > 0 ? `, rising for ${s.warmupEpochs} epoch(s)` : ""}) per batch`;
+  const main = s.scheduler === "cosine" ? `CosineAnnealingLR(${s.epochs - s.warmupEpochs})` : `StepLR(${s.stepSize}, ${s.gamma})`;
+  return `${optimizer}, ${warmup}${main}`;
+}

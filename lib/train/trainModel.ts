@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { invalid } from "../check";
+import { checkOptions, invalid } from "../check";
 import { checkDevice, defaultDevice } from "../device";
 import { noGrad, withGradEnabled } from "../grad";
 import { CrossEntropyLoss } from "../nn/loss";
@@ -62,6 +62,11 @@ export interface TrainOptions {
   resume?: { startEpoch: number; bestAcc: number; bestWeights: StateDict | null; history: EpochRecord[] };
 }
 
+const TRAIN_OPTIONS: Record<keyof TrainOptions, true> = {
+  dataloaders: true, numEpochs: true, device: true, onEpoch: true, onBatch: true, onEpochEnd: true, bestPath: true, bestMetadata: true, signal: true, resume: true,
+  schedulerStepsPer: true, plateauMetric: true,
+};
+
 export interface TrainState {
   epoch: number; // the epoch just finished
   bestAcc: number;
@@ -97,11 +102,12 @@ export async function trainModel<M extends Module>(
     throw invalid("learning-rate scheduler or null", "scheduler", scheduler);
   }
   if (scheduler !== null && scheduler.optimizer !== optimizer) throw new Error("the scheduler was made for another optimizer than trainModel's");
-  const { dataloaders, numEpochs = 25, onEpoch, onBatch, onEpochEnd, signal, resume } = options ?? ({} as TrainOptions);
-  const stepsPer = options?.schedulerStepsPer ?? scheduler?.defaultStepsPer ?? "epoch";
+  if (options === undefined) throw invalid("options object with dataloaders", "options", options);
+  const { dataloaders, numEpochs = 25, onEpoch, onBatch, onEpochEnd, signal, resume } = checkOptions(options, TRAIN_OPTIONS, "trainModel");
+  const stepsPer = options.schedulerStepsPer ?? scheduler?.defaultStepsPer ?? "epoch";
   if (stepsPer !== "batch" && stepsPer !== "epoch") throw invalid('"batch" or "epoch"', "schedulerStepsPer", stepsPer);
   if (stepsPer === "batch" && scheduler instanceof ReduceLROnPlateau) throw invalid('"epoch" for ReduceLROnPlateau', "schedulerStepsPer", stepsPer);
-  const plateauMetric = options?.plateauMetric ?? "valLoss";
+  const plateauMetric = options.plateauMetric ?? "valLoss";
   if (plateauMetric !== "valLoss" && plateauMetric !== "valAcc") throw invalid('"valLoss" or "valAcc"', "plateauMetric", plateauMetric);
   const batchScheduler = stepsPer === "batch" ? (scheduler as LRScheduler) : null;
   if (!dataloaders || !dataloaders.train || !dataloaders.val) throw invalid("{ train, val } data loaders", "dataloaders", dataloaders);

@@ -2,7 +2,7 @@
 // differ only in weight decay: Adam adds it to the gradient, AdamW shrinks the
 // weights by lr * weightDecay before the update.
 import { invalid } from "../check";
-import { booleanOption, numberOption, OptionSpec, Optimizer, ParamGroup, Params } from "./optimizer";
+import { booleanOption, lrOption, numberOption, OptionSpec, Optimizer, ParamGroup, Params } from "./optimizer";
 
 export interface AdamOptions {
   lr?: number;
@@ -28,7 +28,7 @@ const betasOption: OptionSpec = {
 };
 
 const SPECS = {
-  lr: numberOption({ min: 0 }),
+  lr: lrOption,
   betas: betasOption,
   eps: numberOption({ min: 0 }),
   weightDecay: numberOption({ min: 0 }),

@@ -10,10 +10,18 @@ import { checkTensor, isTensor, Tensor } from "../tensor";
 /** How one option is checked, and the native options it becomes (betas: beta1 and beta2). */
 export interface OptionSpec {
   check(value: unknown, name: string): unknown;
+  /** The check when a group's option is assigned later, if looser than the constructor's. */
+  checkAssigned?(value: unknown, name: string): unknown;
   toNative?(value: unknown): [string, number | boolean][];
 }
 
 export const numberOption = (range: { min?: number; max?: number } = {}): OptionSpec => ({ check: (v, name) => checkNumber(v, name, range) });
+/**
+ * lr: not negative when given, as PyTorch's constructors insist, but any finite
+ * number when assigned: a schedule may pass zero on its last step (OneCycleLR's
+ * linear anneal does, in PyTorch too).
+ */
+export const lrOption: OptionSpec = { ...numberOption({ min: 0 }), checkAssigned: numberOption().check };
 export const booleanOption: OptionSpec = { check: (v, name) => checkBoolean(v, name) };
 
 /** One entry of the list form of `params`: its own tensors, and options that override the constructor's. */
@@ -188,7 +196,8 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
         enumerable: true,
         get: () => current,
         set: (value: unknown) => {
-          const checked = this.specs[name].check(value, `paramGroups[${index}].${name}`);
+          const spec = this.specs[name];
+          const checked = (spec.checkAssigned ?? spec.check)(value, `paramGroups[${index}].${name}`);
           this.checkGroup({ ...(group as object), [name]: checked } as O, `paramGroups[${index}]`);
           current = freeze(checked);
           for (const [n, v] of this.nativeOptions(name, checked)) this.native.setOption(index, n, v);

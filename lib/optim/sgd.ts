@@ -1,7 +1,7 @@
 // torch.optim.SGD: PyTorch's update rule (native/sgd.cc), with parameter groups.
 import { invalid } from "../check";
 import { checkTensor, Tensor } from "../tensor";
-import { booleanOption, numberOption, Optimizer, ParamGroup as Group, Params } from "./optimizer";
+import { booleanOption, lrOption, numberOption, Optimizer, ParamGroup as Group, Params } from "./optimizer";
 
 export interface SGDOptions {
   lr: number;
@@ -15,7 +15,7 @@ type SGDGroupOptions = Required<SGDOptions>;
 export type ParamGroup = Group<SGDGroupOptions>;
 
 const SPECS = {
-  lr: numberOption({ min: 0 }),
+  lr: lrOption,
   momentum: numberOption({ min: 0 }),
   dampening: numberOption(),
   weightDecay: numberOption({ min: 0 }),

@@ -8,11 +8,12 @@ const S = tt.optim.lrScheduler;
 
 // Both sides compute in float64 with the same formulas in the same order; the
 // only difference can be the last bit of cos() (V8's fdlibm against glibc's
-// libm, each within an ulp, 1.1e-16). The recursive forms carry it from step to
-// step, and 1 + cos(x) near the end of a cosine cycle loses up to ~4 digits to
-// cancellation at these lengths, so 1e-12 relative bounds the difference with
-// room to spare while catching any wrong formula or off-by-one step (those
-// differ from the first digits).
+// libm, each within an ulp), carried from step to step by the recursive forms
+// and magnified where 1 + cos(x) cancels near the end of a cosine cycle.
+// Measured on these schedules: at most 5.2e-16 relative (cosine, oneCycle),
+// the rest bit for bit. 1e-12 leaves three orders of magnitude for longer
+// schedules while any wrong formula or off-by-one step differs from the first
+// digits.
 const REL = 1e-12;
 
 type Record_ = { lrs: number[][]; last: number[][]; momenta: number[][] };

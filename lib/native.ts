@@ -43,13 +43,21 @@ export interface NativeModule {
   features(input: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
 }
 
-export interface NativeSGD {
-  lr: number;
+/** One parameter's optimizer state: tensors (momentumBuffer, expAvg, ...) and numbers (step). */
+export type NativeParamState = Record<string, NativeTensor | number>;
+
+export interface NativeOptimizer {
   zeroGrad(setToNone: boolean): void;
   step(): Promise<void>;
-  momentumBuffers(): (NativeTensor | null)[];
-  setMomentumBuffer(index: number, buffer: NativeTensor | null): void;
+  /** A group's option (lr, momentum, beta1, ...); applies to steps called after it. */
+  setOption(group: number, name: string, value: number | boolean): void;
+  /** Per parameter, numbered across groups; null before its first step. */
+  state(): (NativeParamState | null)[];
+  setState(index: number, state: NativeParamState | null): void;
 }
+
+/** The optimizer a training step takes (any of them). */
+export type NativeSGD = NativeOptimizer;
 
 export interface NativeProcessGroup {
   readonly rank: number;
@@ -71,9 +79,7 @@ export interface Addon {
     resnet18(numClasses: number): NativeModule;
     linear(inFeatures: number, outFeatures: number, bias: boolean): NativeModule;
   };
-  SGD: new (
-    params: NativeTensor[], lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean,
-  ) => NativeSGD;
+  Optimizer: new (kind: "sgd" | "adam" | "adamw", groups: Array<{ params: NativeTensor[] } & Record<string, number | boolean | NativeTensor[]>>) => NativeOptimizer;
   fromTypedArray(data: TypedArray, shape: number[]): NativeTensor;
   fromBytes(bytes: Uint8Array, dtype: DtypeName, shape: number[], strides: number[], storageOffset: number): NativeTensor;
   stack(tensors: NativeTensor[]): NativeTensor;

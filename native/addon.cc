@@ -5,7 +5,7 @@
 #include "image.h"
 #include "module.h"
 #include "runtime.h"
-#include "sgd.h"
+#include "optimizer.h"
 #include "tensor.h"
 
 namespace tt {
@@ -15,7 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("allocatorTuned", Napi::Boolean::New(env, TuneAllocator()));
   exports.Set("Tensor", TensorWrap::Define(env));
   exports.Set("Module", ModuleWrap::Define(env));
-  exports.Set("SGD", SgdWrap::Define(env));
+  exports.Set("Optimizer", OptimizerWrap::Define(env));
   DefineDistributed(env, exports);
   exports.Set("fromTypedArray", Napi::Function::New(env, FromTypedArray, "fromTypedArray"));
   exports.Set("fromBytes", Napi::Function::New(env, FromBytes, "fromBytes"));

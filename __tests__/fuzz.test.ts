@@ -119,6 +119,14 @@ describe("what fuzzing and reading found stays fixed", () => {
     await expect(decodeImage(file)).rejects.toThrow(`Could not decode image ${file}: image of 65500x65500 pixels is over the limit of ${MAX_IMAGE_PIXELS}`);
   });
 
+  test("a progressive JPEG that repeats a scan 1,001 times is refused (each scan is another pass over the image)", async () => {
+    const jpeg = seedBytes("progressive.jpg");
+    const last = jpeg.lastIndexOf(Buffer.from([0xff, 0xda]));
+    const scan = jpeg.subarray(last, jpeg.length - 2);
+    const file = write("scans.jpg", Buffer.concat([jpeg.subarray(0, jpeg.length - 2), ...Array(1001).fill(scan), Buffer.from([0xff, 0xd9])]));
+    await expect(decodeImage(file)).rejects.toThrow(`Could not decode image ${file}: more than 1000 scans`);
+  });
+
   test("a view with 2^40 elements over a 1-element storage is refused, naming the file and key", () => {
     expect(() => makeTensor("f.pth", "w", new Uint8Array(4), { dtype: "float32", shape: [2 ** 20, 2 ** 20], strides: [0, 0], storageOffset: 0 }))
       .toThrow("f.pth: tensor w of shape [1048576, 1048576] has 1099511627776 elements but its storage holds 1");

@@ -54,16 +54,16 @@ class FileReader extends yauzl.RandomAccessReader {
   }
 }
 
-async function openArchive(file: string): Promise<yauzl.ZipFile> {
+async function openArchive(file: string): Promise<{ zip: yauzl.ZipFile; fileSize: number }> {
   // A plain descriptor, not a FileHandle: the reader closes it when yauzl is done.
   const fd = await new Promise<number>((resolve, reject) => fs.open(file, "r", (err, n) => (err ? reject(err) : resolve(n))));
-  return new Promise<yauzl.ZipFile>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     // Before a ZipFile exists nothing else will close the file.
     const fail = (err: Error) => fs.close(fd, () => reject(err));
     fs.fstat(fd, (statError, stats) => {
       if (statError) return fail(statError);
-      yauzl.fromRandomAccessReader(new FileReader(fd, stats.size), stats.size, { lazyEntries: true, autoClose: false }, (err, z) =>
-        err || !z ? fail(err ?? new Error("no archive")) : resolve(z));
+      yauzl.fromRandomAccessReader(new FileReader(fd, stats.size), stats.size, { lazyEntries: true, autoClose: false }, (err, zip) =>
+        err || !zip ? fail(err ?? new Error("no archive")) : resolve({ zip, fileSize: stats.size }));
     });
   });
 }
@@ -82,9 +82,7 @@ export interface ZipArchive {
 }
 
 export async function openZip(file: string): Promise<ZipArchive> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    openArchive(file).then(resolve, reject),
-  ).catch((err: Error) => {
+  const { zip, fileSize } = await openArchive(file).catch((err: Error) => {
     throw new Error(`${file}: not a readable zip archive (${err.message})`);
   });
   const entries: yauzl.Entry[] = [];
@@ -108,7 +106,6 @@ export async function openZip(file: string): Promise<ZipArchive> {
   }
   // The central directory's size claims are checked before anything is
   // allocated from them: a flipped bit there must not ask for gigabytes.
-  const fileSize = (zip as unknown as { fileSize: number }).fileSize;
   for (const entry of entries) {
     const claim = (why: string) => {
       zip.close();

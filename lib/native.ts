@@ -26,6 +26,8 @@ export interface NativeModule {
   child(name: string): NativeModule;
   forward(input: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
   features(input: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
+  dispose(): void;
+  readonly isDisposed: boolean;
 }
 
 export interface NativeSGD {

@@ -45,6 +45,7 @@ export class Classifier {
   readonly maxBatch: number;
   private readonly waiting: Pending[] = [];
   private running = false;
+  private disposed = false;
 
   constructor(readonly model: ResNet, readonly classes: string[], readonly device: string, options: ClassifierOptions = {}) {
     const { maxBatch = 4 } = checkOptions(options, { maxBatch: true }, "Classifier");
@@ -54,9 +55,14 @@ export class Classifier {
   /** The `topk` most likely classes of one image (a file path or its bytes), most likely first. */
   async classify(image: string | Buffer, options: { topk?: number } = {}): Promise<Prediction[]> {
     const { topk } = checkOptions(options, { topk: true }, "classify");
+    if (this.disposed) throw new Error("Classifier has been disposed");
     if (typeof image !== "string" && !Buffer.isBuffer(image)) throw invalid("file path or Buffer", "image", image);
     const k = topk === undefined ? this.classes.length : Math.min(checkInteger(topk, "topk", 1), this.classes.length);
-    const input = (await this.transform.forward(await decodeImage(image))) as Tensor;
+    const input = await this.transform.forward(await decodeImage(image));
+    if (this.disposed) {
+      input.dispose();
+      throw new Error("Classifier has been disposed");
+    }
     const values = await new Promise<Float32Array>((resolve, reject) => {
       this.waiting.push({ input, resolve, reject });
       this.drain();
@@ -64,6 +70,24 @@ export class Classifier {
     return Array.from(values, (probability, i) => ({ label: this.classes[i], probability }))
       .sort((a, b) => b.probability - a.probability)
       .slice(0, k);
+  }
+
+  /**
+   * Frees the model now. A batch already running finishes; requests still
+   * waiting, and any later classify(), reject saying the classifier is disposed.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const pending of this.waiting.splice(0)) {
+      pending.input.dispose();
+      pending.reject(new Error("Classifier has been disposed"));
+    }
+    this.model.dispose();
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
   }
 
   /** Runs queued inputs, up to maxBatch at a time, until none wait. */

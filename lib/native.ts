@@ -8,22 +8,7 @@ export type DtypeName =
 export type TypedArray =
   | Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
 
-/** A tensor: libtorch's, held by the addon. Its memory is freed by dispose(). */
-export interface Tensor {
-  readonly shape: number[];
-  readonly dtype: DtypeName;
-  readonly device: string;
-  readonly isDisposed: boolean;
-  requiresGrad: boolean;
-  readonly grad: Tensor | null;
-  to(device: string, dtype?: DtypeName): Tensor;
-  copy_(source: Tensor): Tensor;
-  detach(): Tensor;
-  data(): Promise<TypedArray>;
-  item(): Promise<number>;
-  backward(): Promise<void>;
-  dispose(): void;
-}
+import type { Tensor } from "./tensor";
 
 /** The addon's name for Tensor. */
 export type NativeTensor = Tensor;
@@ -41,6 +26,8 @@ export interface NativeModule {
   child(name: string): NativeModule;
   forward(input: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
   features(input: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
+  dispose(): void;
+  readonly isDisposed: boolean;
 }
 
 /** One parameter's optimizer state: tensors (momentumBuffer, expAvg, ...) and numbers (step). */

@@ -3,7 +3,23 @@ import { checkShape, invalid, withCallerStack } from "./check";
 import { checkDevice } from "./device";
 import { addon, DtypeName, NativeTensor, TypedArray } from "./native";
 
-export type Tensor = NativeTensor;
+/** A tensor: libtorch's, held by the addon. Its memory is freed by dispose(). */
+export interface Tensor {
+  readonly shape: number[];
+  readonly dtype: DtypeName;
+  readonly device: string;
+  readonly isDisposed: boolean;
+  requiresGrad: boolean;
+  readonly grad: Tensor | null;
+  to(device: string, dtype?: DtypeName): Tensor;
+  copy_(source: Tensor): Tensor;
+  detach(): Tensor;
+  data(): Promise<TypedArray>;
+  item(): Promise<number>;
+  backward(): Promise<void>;
+  dispose(): void;
+}
+
 /** The Tensor class, for `instanceof`; tensors are made with tensor(), not new. */
 export const Tensor = addon.Tensor as unknown as { prototype: Tensor; [Symbol.hasInstance](v: unknown): boolean };
 

@@ -45,6 +45,8 @@ Napi::Function ModuleWrap::Define(Napi::Env env) {
           InstanceMethod<&ModuleWrap::Child>("child"),
           InstanceMethod<&ModuleWrap::Forward>("forward"),
           InstanceMethod<&ModuleWrap::Features>("features"),
+          InstanceMethod<&ModuleWrap::Dispose>("dispose"),
+          InstanceAccessor<&ModuleWrap::Disposed>("isDisposed"),
       });
   DataOf(env).moduleConstructor = Napi::Persistent(ctor);
   return ctor;
@@ -55,7 +57,30 @@ std::shared_ptr<NativeModule> ModuleWrap::From(const Napi::Value& value, const s
   if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(DataOf(env).moduleConstructor.Value())) {
     throw TypeError(env, "Expected a native module for " + what);
   }
-  return Napi::ObjectWrap<ModuleWrap>::Unwrap(value.As<Napi::Object>())->native_;
+  return Napi::ObjectWrap<ModuleWrap>::Unwrap(value.As<Napi::Object>())->Shared(env);
+}
+
+NativeModule& ModuleWrap::Native(Napi::Env env) {
+  if (!native_) throw Napi::Error::New(env, "Module has been disposed");
+  return *native_;
+}
+
+std::shared_ptr<NativeModule> ModuleWrap::Shared(Napi::Env env) {
+  Native(env);
+  return native_;
+}
+
+// dispose(): lets go of the module now rather than at garbage collection. Its
+// memory is freed once nothing else holds it: work already queued keeps its
+// own reference and finishes; so do tensors taken from parameters() or
+// stateDict() and an optimizer over them, until they are disposed.
+Napi::Value ModuleWrap::Dispose(const Napi::CallbackInfo& info) {
+  native_.reset();
+  return info.Env().Undefined();
+}
+
+Napi::Value ModuleWrap::Disposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), !native_);
 }
 
 Napi::Object ModuleWrap::Wrap(Napi::Env env, std::shared_ptr<NativeModule> native) {
@@ -105,29 +130,29 @@ Napi::Value ModuleWrap::NewLinear(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModuleWrap::Kind(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), native_->resnet ? "ResNet" : "Linear");
+  return Napi::String::New(info.Env(), Native(info.Env()).resnet ? "ResNet" : "Linear");
 }
 
 Napi::Value ModuleWrap::InFeatures(const Napi::CallbackInfo& info) {
-  if (!native_->linear) return info.Env().Undefined();
-  return Napi::Number::New(info.Env(), static_cast<double>(native_->linear->options.in_features()));
+  if (!Native(info.Env()).linear) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), static_cast<double>(Native(info.Env()).linear->options.in_features()));
 }
 
 Napi::Value ModuleWrap::OutFeatures(const Napi::CallbackInfo& info) {
-  if (!native_->linear) return info.Env().Undefined();
-  return Napi::Number::New(info.Env(), static_cast<double>(native_->linear->options.out_features()));
+  if (!Native(info.Env()).linear) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), static_cast<double>(Native(info.Env()).linear->options.out_features()));
 }
 
 Napi::Value ModuleWrap::Training(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), RecordedMode(native_->module));
+  return Napi::Boolean::New(info.Env(), RecordedMode(Native(info.Env()).module));
 }
 
 // train(on): takes effect in call order on the compute queue, so work queued
 // before it runs in the mode it was called in.
 Napi::Value ModuleWrap::Train(const Napi::CallbackInfo& info) {
   const bool on = info.Length() == 0 || info[0].ToBoolean().Value();
-  RecordMode(native_->module, on);
-  std::shared_ptr<torch::nn::Module> module = native_->module;
+  RecordMode(Native(info.Env()).module, on);
+  std::shared_ptr<torch::nn::Module> module = Native(info.Env()).module;
   ComputeQueue::PostDetached([module, on] { module->train(on); });
   return info.Env().Undefined();
 }
@@ -145,7 +170,7 @@ Napi::Value ModuleWrap::To(const Napi::CallbackInfo& info) {
   Guarded(env, [&] {
     torch::Device device(name);
     if (withDtype) DtypeFromName(dtypeName);
-    std::shared_ptr<torch::nn::Module> module = native_->module;
+    std::shared_ptr<torch::nn::Module> module = Native(info.Env()).module;
     ComputeQueue::PostDetached([module, device, withDtype, dtypeName] {
       if (withDtype) {
         module->to(device, DtypeFromName(dtypeName));
@@ -159,7 +184,7 @@ Napi::Value ModuleWrap::To(const Napi::CallbackInfo& info) {
 
 Napi::Value ModuleWrap::NamedParameters(const Napi::CallbackInfo& info) {
   std::vector<std::pair<std::string, torch::Tensor>> items;
-  for (const auto& item : native_->module->named_parameters(/*recurse=*/true)) items.emplace_back(item.key(), item.value());
+  for (const auto& item : Native(info.Env()).module->named_parameters(/*recurse=*/true)) items.emplace_back(item.key(), item.value());
   return Pairs(info.Env(), items);
 }
 
@@ -167,7 +192,7 @@ Napi::Value ModuleWrap::NamedParameters(const Napi::CallbackInfo& info) {
 // own buffers, modules in registration order (depth first).
 Napi::Value ModuleWrap::StateDict(const Napi::CallbackInfo& info) {
   std::vector<std::pair<std::string, torch::Tensor>> items;
-  for (const auto& named : native_->module->named_modules("", /*include_self=*/true)) {
+  for (const auto& named : Native(info.Env()).module->named_modules("", /*include_self=*/true)) {
     for (const auto& p : named.value()->named_parameters(/*recurse=*/false)) items.emplace_back(Join(named.key(), p.key()), p.value());
     for (const auto& b : named.value()->named_buffers(/*recurse=*/false)) items.emplace_back(Join(named.key(), b.key()), b.value());
   }
@@ -180,12 +205,12 @@ Napi::Value ModuleWrap::SetChild(const Napi::CallbackInfo& info) {
   if (!info[0].IsString()) throw TypeError(env, "Expected a string for name");
   const std::string name = info[0].As<Napi::String>().Utf8Value();
   std::shared_ptr<NativeModule> child = From(info[1], name);
-  if (!native_->resnet || name != "fc" || !child->linear) {
+  if (!Native(info.Env()).resnet || name != "fc" || !child->linear) {
     throw TypeError(env, "Only a ResNet's fc can be replaced, and only by a Linear");
   }
   // The tree must not change under a queued forward, and what follows this
   // call (parameters() for a new optimizer) must see the new child.
-  ResNet resnet = native_->resnet;
+  ResNet resnet = Native(info.Env()).resnet;
   Guarded(env, [&] {
     ComputeQueue::RunSync<bool>([resnet, child]() mutable {
       resnet->fc = resnet->replace_module("fc", child->linear);
@@ -198,11 +223,11 @@ Napi::Value ModuleWrap::SetChild(const Napi::CallbackInfo& info) {
 // child(name): a handle on a ResNet's current fc, sharing its parameters.
 Napi::Value ModuleWrap::Child(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!native_->resnet || !info[0].IsString() || info[0].As<Napi::String>().Utf8Value() != "fc") {
+  if (!Native(info.Env()).resnet || !info[0].IsString() || info[0].As<Napi::String>().Utf8Value() != "fc") {
     throw TypeError(env, "Only a ResNet's fc child can be taken");
   }
   auto child = std::make_shared<NativeModule>();
-  child->linear = native_->resnet->fc;
+  child->linear = Native(info.Env()).resnet->fc;
   child->module = child->linear.ptr();
   torch::nn::Linear linear = child->linear;
   child->forward = [linear](const torch::Tensor& x) mutable { return linear->forward(x); };
@@ -214,7 +239,7 @@ Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   torch::Tensor input = TensorWrap::From(info[0], "input");
   const bool grad = info.Length() < 2 || info[1].ToBoolean().Value();
-  std::shared_ptr<NativeModule> native = native_;
+  std::shared_ptr<NativeModule> native = Shared(env);
   return RunCompute<torch::Tensor>(
       env, grad, [native, input]() { return native->forward(input); },
       [](Napi::Env env, torch::Tensor& out) -> Napi::Value { return TensorWrap::Wrap(env, out); });
@@ -227,10 +252,10 @@ namespace tt {
 // features(input, gradEnabled): a ResNet's pooled features, without fc.
 Napi::Value ModuleWrap::Features(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!native_->resnet) throw TypeError(env, "features() needs a ResNet");
+  if (!Native(info.Env()).resnet) throw TypeError(env, "features() needs a ResNet");
   torch::Tensor input = TensorWrap::From(info[0], "input");
   const bool grad = info.Length() < 2 || info[1].ToBoolean().Value();
-  ResNet resnet = native_->resnet;
+  ResNet resnet = Native(info.Env()).resnet;
   return RunCompute<torch::Tensor>(
       env, grad, [resnet, input]() mutable { return resnet->features(input); },
       [](Napi::Env env, torch::Tensor& out) -> Napi::Value { return TensorWrap::Wrap(env, out); });

@@ -1,5 +1,5 @@
 // Module: a JavaScript handle on a libtorch module (ResNet-18 or Linear).
-//   sync:  namedParameters(), stateDict(), train(), training, to(), child(), setChild(), inFeatures, outFeatures
+//   sync:  namedParameters(), stateDict(), train(), training, to(), child(), setChild(), inFeatures, outFeatures, dispose(), isDisposed
 //   async: forward(), features()
 #pragma once
 #include "torch_pch.h"
@@ -43,6 +43,12 @@ class ModuleWrap : public Napi::ObjectWrap<ModuleWrap> {
   Napi::Value Child(const Napi::CallbackInfo& info);
   Napi::Value Forward(const Napi::CallbackInfo& info);
   Napi::Value Features(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value Disposed(const Napi::CallbackInfo& info);
+
+  // The module, or a JS Error once dispose() has let go of it.
+  NativeModule& Native(Napi::Env env);
+  std::shared_ptr<NativeModule> Shared(Napi::Env env);
 
   std::shared_ptr<NativeModule> native_;
 };

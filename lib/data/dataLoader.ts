@@ -30,7 +30,8 @@ export interface Sampler {
   indices(): number[];
 }
 
-type Batch = [Tensor, Tensor];
+/** One batch: inputs [N, C, H, W] and int64 labels [N]. */
+export type Batch = [Tensor, Tensor];
 
 const DATALOADER_OPTIONS: Record<keyof DataLoaderOptions, true> = {
   batchSize: true, shuffle: true, numWorkers: true, dropLast: true, seed: true, prefetch: true, sampler: true,

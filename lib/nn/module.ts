@@ -27,6 +27,20 @@ export class Module {
     this.native = native;
   }
 
+  /**
+   * Lets go of the native module now rather than at garbage collection; any
+   * later use throws. Its memory is freed once nothing else holds it: work
+   * already queued finishes first, and tensors taken from parameters() or
+   * stateDict() (and an optimizer over them) keep theirs until disposed.
+   */
+  dispose(): void {
+    this.native.dispose();
+  }
+
+  get isDisposed(): boolean {
+    return this.native.isDisposed;
+  }
+
   get training(): boolean {
     return this.native.training;
   }

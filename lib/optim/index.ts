@@ -18,3 +18,4 @@ export type { LinearLROptions } from "./linearLR";
 export type { ReduceLROnPlateauOptions, ReduceLROnPlateauState } from "./reduceLROnPlateau";
 export const lrScheduler = { LRScheduler, StepLR, CosineAnnealingLR, OneCycleLR, LinearLR, SequentialLR, ReduceLROnPlateau };
 export { LRScheduler, StepLR, CosineAnnealingLR, OneCycleLR, LinearLR, SequentialLR, ReduceLROnPlateau };
+export type { StepLROptions } from "./stepLR";

@@ -60,10 +60,18 @@ export async function main(argv: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       process.off("SIGTERM", stop).off("SIGINT", stop);
-      const n = inFlight();
-      process.stdout.write(`serve: ${signal}: stopped accepting, finishing ${n} request${n === 1 ? "" : "s"} in flight\n`);
-      // close() stops listening now, answers 503 on kept-alive connections, and resolves once every response is sent.
-      void app.close().then(() => {
+      // close() stops listening (after its preClose hooks, a few ticks on), answers 503 on kept-alive
+      // connections, and resolves once every response in flight is sent.
+      const closed = app.close();
+      const notListening = new Promise<void>((done) => {
+        const check = () => (app.server.listening ? setImmediate(check) : done());
+        check();
+      });
+      void notListening.then(() => {
+        const n = inFlight();
+        process.stdout.write(`serve: ${signal}: stopped accepting, finishing ${n} request${n === 1 ? "" : "s"} in flight\n`);
+      });
+      void Promise.all([closed, notListening]).then(() => {
         process.stdout.write("serve: stopped\n");
         resolve(0);
       });

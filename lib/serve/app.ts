@@ -39,6 +39,16 @@ export function createServer(classifier: Classifier, options: ServeOptions = {})
   app.addContentTypeParser(IMAGE_TYPES, { parseAs: "buffer" }, (_request, body, done) => done(null, body));
   void app.register(multipart, { limits: { fileSize: maxBodyBytes, files: 1, fields: 0, parts: 1 } });
 
+  // Closing waits for every connection to end: a request finished while closing says so, or its kept-alive
+  // connection would hold the exit for the keep-alive timeout.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) void reply.header("connection", "close");
+  });
+
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url ?? "unmatched";
     metrics.requests.inc({ route, status: String(reply.statusCode) });

@@ -230,3 +230,37 @@ describe("other routes", () => {
     expect(server.inFlight()).toBe(0);
   });
 });
+
+describe("npm run serve's flags", () => {
+  // Each refusal comes before the model is loaded or a port is taken.
+  test.each([
+    [[], "--model is required (a run folder or its model.safetensors; see --help)"],
+    [["--model", "m", "--port", "70000"], '--port expects an integer of at most 65535, got "70000"'],
+    [["--model", "m", "--port", "-1"], '--port expects an integer of at least 0, got "-1"'],
+    [["--model", "m", "--queue", "0"], '--queue expects an integer of at least 1, got "0"'],
+    [["--model", "m", "--max-body-bytes", "1e6"], '--max-body-bytes expects an integer of at least 1, got "1e6"'],
+    [["--model", "m", "--timeout-ms", "soon"], '--timeout-ms expects an integer of at least 1, got "soon"'],
+    [["--model", "m", "--max-batch", "0"], '--max-batch expects an integer of at least 1, got "0"'],
+    [["--model", "m", "--max-bach", "2"], "unknown option --max-bach; did you mean --max-batch? (see --help)"],
+  ])("%j is a usage error: %s", async (argv, message) => {
+    const { main } = await import("../lib/cli/serve");
+    const { UsageError } = await import("../lib/cli/usage");
+    const err = await main(argv as string[]).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toBe(message);
+  });
+
+  test("a --model that does not exist is a usage error naming it", async () => {
+    const { main } = await import("../lib/cli/serve");
+    const missing = path.join(dir, "nowhere", "model.safetensors");
+    const err = await main(["--model", missing]).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/^--model: .*nowhere/);
+  });
+});
+
+test("createServer checks its options: positive integers, known keys", () => {
+  expect(() => createServer(classifier, { queue: 0 })).toThrow("Expected positive integer for queue but received 0");
+  expect(() => createServer(classifier, { timeoutMs: 1.5 })).toThrow(/timeoutMs/);
+  expect(() => createServer(classifier, { maxBodyBytes: -1 })).toThrow(/maxBodyBytes/);
+  expect(() => createServer(classifier, { max_body_bytes: 10 } as never)).toThrow(/maxBodyBytes/);
+});

@@ -25,7 +25,6 @@ export const SPEC: CommandSpec<typeof FLAGS> = {
   flags: FLAGS,
   examples: [
     "npm run serve -- --model runs/finetune",
-    "curl --data-binary @photo.jpg -H 'content-type: image/jpeg' 'http://127.0.0.1:8080/v1/classify?topk=2'",
     "npm run serve -- --model runs/finetune/model.safetensors --host 0.0.0.0 --port 9000 --queue 16 --timeout-ms 5000",
   ],
 };

@@ -52,7 +52,7 @@ describe("POST /v1/classify", () => {
 
   test("any image/* type and application/octet-stream are taken as the image's bytes", async () => {
     const expected = await classifier.classify(png);
-    for (const type of ["image/png", "image/x-anything", "application/octet-stream"]) {
+    for (const type of ["image/png", "image/x-anything", "IMAGE/PNG", "image/png; name=ant", "application/octet-stream"]) {
       const response = await post(url, png, type);
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual(expected);
@@ -102,6 +102,15 @@ describe("POST /v1/classify", () => {
     const truncated = await post(url, jpeg.subarray(0, 600), "image/jpeg");
     expect(truncated.status).toBe(400);
     expect((await truncated.json()).error).toMatch(/^Could not decode image bytes/);
+  });
+
+  test("a multipart body that does not parse is answered 400 saying so", async () => {
+    const noBoundary = await post(url, "garbage", "multipart/form-data");
+    expect(noBoundary.status).toBe(400);
+    expect((await noBoundary.json()).error).toBe("malformed multipart body: Multipart: Boundary not found");
+    const noParts = await post(url, "--xyz--\r\n", "multipart/form-data; boundary=xyz");
+    expect(noParts.status).toBe(400);
+    expect((await noParts.json()).error).toMatch(/without a file/);
   });
 
   test("an empty body, or a multipart file in another field, is answered 400 saying where the image goes", async () => {

@@ -19,7 +19,7 @@ export function httpError(statusCode: number, message: string, headers?: Record<
 }
 
 /** Content types taken as an image's raw bytes; anything else but multipart is answered 415. */
-export const IMAGE_TYPES = /^(image\/[\w.+-]+|application\/octet-stream)$/i;
+export const IMAGE_TYPES = /^(image\/[\w.+-]+|application\/octet-stream)\s*(;.*)?$/i;
 
 // The client should come back later: a second is about one batch on a slow CPU.
 const RETRY_AFTER = { "retry-after": "1" };
@@ -70,7 +70,10 @@ const handedOver = new WeakSet<FastifyRequest>();
 /** The image's bytes: the raw body, or the multipart file in field "image". */
 async function imageBytes(request: FastifyRequest): Promise<Buffer> {
   if (request.isMultipart()) {
-    const part = await request.file();
+    const part = await request.file().catch((err: Error & { statusCode?: number }) => {
+      // busboy's complaints about the body itself (no boundary, a torn part) are the client's mistake.
+      throw err.statusCode ? err : httpError(400, `malformed multipart body: ${err.message}`);
+    });
     if (!part) throw httpError(400, 'multipart body without a file: send the image in a file field named "image"');
     if (part.fieldname !== "image") {
       part.file.resume();

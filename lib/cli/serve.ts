@@ -54,7 +54,10 @@ export async function main(argv: string[]): Promise<number> {
   });
   const classifier = await loadClassifier(model, { device, maxBatch });
   const { app, inFlight } = createServer(classifier, { maxBodyBytes, queue, timeoutMs, logger: flags.log === true });
-  const address = await app.listen({ host: flags.host ?? "127.0.0.1", port });
+  const host = flags.host ?? "127.0.0.1";
+  const address = await app.listen({ host, port }).catch((err: Error) => {
+    throw new Error(`cannot listen on ${host}:${port} (--host, --port): ${err.message}`);
+  });
   process.stdout.write(`serve: ${model} (${classifier.classes.join(", ")}) listening on ${address}\n`);
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {

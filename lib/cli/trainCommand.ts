@@ -40,6 +40,7 @@ const FLAGS = {
   "node-rank": { type: "string", value: "N", default: "0", help: "this machine's index among --nnodes" },
   "master-addr": { type: "string", value: "HOST", default: "127.0.0.1", help: "rank 0's host, for --nnodes above 1" },
   "master-port": { type: "string", value: "PORT", default: "29500", help: "rank 0's rendezvous port" },
+  "dist-timeout": { type: "string", value: "SECONDS", default: "1800", help: "how long the rendezvous and each collective may wait for the other ranks (PyTorch's default: 30 minutes)" },
 } as const satisfies FlagTable;
 
 /** feature-extract's own flags, on top of FLAGS. */
@@ -158,7 +159,8 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   }
 
   // Every rank starts from rank 0's weights (DistributedDataParallel broadcasts them).
-  const group = world ? await (await import("../distributed")).initProcessGroup({ backend: "gloo" }) : null;
+  const timeoutMs = intFlag(flags["dist-timeout"], "dist-timeout", 1800) * 1000;
+  const group = world ? await (await import("../distributed")).initProcessGroup({ backend: "gloo", timeoutMs }) : null;
   const trained = group ? new (await import("../distributed")).DistributedDataParallel(model, group) : model;
 
   if (lead) fs.mkdirSync(out, { recursive: true });

@@ -97,7 +97,8 @@ export async function trainModel<M extends Module>(
   const history: EpochRecord[] = resume ? resume.history.slice() : [];
   let bestAcc = resume?.bestAcc ?? 0;
   let bestWeights = resume?.bestWeights ? cloneStateDict(resume.bestWeights) : cloneStateDict(model.stateDict());
-  const saveBest = () => save(bestWeights, bestPath, { ...options.bestMetadata, bestValAcc: String(bestAcc) });
+  // Always safetensors, which keeps the metadata, even under a .pt name such as the tutorial's.
+  const saveBest = () => save(bestWeights, bestPath, { ...options.bestMetadata, bestValAcc: String(bestAcc) }, { format: "safetensors" });
   if (!resume?.bestWeights) await saveBest();
 
   try {

@@ -7,6 +7,8 @@ import { SPEC as predict } from "../lib/cli/predict";
 import { SPEC as showBatch } from "../lib/cli/showBatch";
 import { SPEC as fetchData } from "../lib/cli/fetchData";
 import { SPEC as fetchWeights } from "../lib/cli/fetchWeights";
+import { SPEC as serve } from "../lib/cli/serve";
+import { SPEC as exportCommand } from "../lib/cli/export";
 
 const FLAGS = {
   epochs: { type: "string", value: "N", default: "25", help: "passes over the data" },
@@ -82,6 +84,8 @@ test.each([
   ["show-batch", showBatch],
   ["fetch-data", fetchData],
   ["fetch-weights", fetchWeights],
+  ["serve", serve],
+  ["export", exportCommand],
 ] as [string, CommandSpec<FlagTable>][])("every flag of %s has a line in --help, and there are examples", (name, spec) => {
   const text = helpText(spec);
   expect(text.startsWith(`usage: npm run ${name} -- `)).toBe(true);

@@ -46,6 +46,7 @@ export class Classifier {
   private readonly waiting: Pending[] = [];
   private running = false;
   private disposed = false;
+  private readonly batchListeners: ((size: number) => void)[] = [];
 
   constructor(readonly model: ResNet, readonly classes: string[], readonly device: string, options: ClassifierOptions = {}) {
     const { maxBatch = 4 } = checkOptions(options, { maxBatch: true }, "Classifier");
@@ -90,11 +91,23 @@ export class Classifier {
     return this.disposed;
   }
 
+  /** Images decoded and waiting for the model, not counting the batch it is running. */
+  get queueDepth(): number {
+    return this.waiting.length;
+  }
+
+  /** Calls `listener` with the size of each batch as it goes to the model (for a server's metrics). */
+  onBatch(listener: (size: number) => void): void {
+    if (typeof listener !== "function") throw invalid("function", "listener", listener);
+    this.batchListeners.push(listener);
+  }
+
   /** Runs queued inputs, up to maxBatch at a time, until none wait. */
   private drain(): void {
     if (this.running || this.waiting.length === 0) return;
     this.running = true;
     const batch = this.waiting.splice(0, this.maxBatch);
+    for (const listener of this.batchListeners) listener(batch.length);
     this.run(batch.map((p) => p.input)).then(
       (rows) => batch.forEach((p, i) => p.resolve(rows[i])),
       (err) => batch.forEach((p) => p.reject(err)),

@@ -6,7 +6,7 @@
 // torchvision) and ours on the same data with the same thread count, in the
 // same run, each part in its own process; prints a table with ratios (Python
 // time / ours: above 1 means ours is faster) and writes it as JSON.
-// Parts: weights, load, flops, decode, train, cache, serve, ddp (all by default).
+// Parts: weights, load, flops, decode, train, cache, serve, http, ddp (all by default).
 "use strict";
 const { spawnSync } = require("child_process");
 const fs = require("fs");
@@ -17,7 +17,7 @@ const { formatTable, buildRows } = require("./bench/table");
 
 const ROOT = path.resolve(__dirname, "..");
 const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-const PARTS = ["weights", "load", "flops", "decode", "train", "cache", "serve", "ddp"];
+const PARTS = ["weights", "load", "flops", "decode", "train", "cache", "serve", "http", "ddp"];
 // glibc: serve large blocks from the heap instead of fresh mmaps, and keep freed memory
 // instead of trimming it, so each step does not page-fault its activations in again.
 const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(2 ** 32) };
@@ -98,7 +98,7 @@ const results = {
 };
 
 try {
-  const needWeights = only.some((p) => ["weights", "load", "serve"].includes(p));
+  const needWeights = only.some((p) => ["weights", "load", "serve", "http"].includes(p));
   if (needWeights) results.weights = tool("weights", { out: work });
   if (only.includes("load")) {
     const file = path.join(work, "resnet18-1000.pth");
@@ -143,6 +143,11 @@ try {
   if (only.includes("serve")) {
     results.serve = node("serving: classify and onnxruntime-node, 8 concurrent requests", "serve.js", {
       data, dir: work, threads, requests, concurrency: 8, maxBatches: [1, 4], checkLogits: results.weights.checkLogits,
+    });
+  }
+  if (only.includes("http")) {
+    results.http = node(`http: npm run serve's server on loopback, 8 clients for ${quick ? 10 : 30} s`, "http.js", {
+      data, dir: work, threads, clients: 8, seconds: quick ? 10 : 30, maxBatches: [1, 4],
     });
   }
   if (only.includes("ddp")) {

@@ -65,6 +65,19 @@ function buildRows(r) {
       add("serve", "classify, 8 concurrent requests, images/s", null, o.imagesPerSecond, "rate", x && x.error);
     }
   }
+  if (r.http) {
+    const h = r.http;
+    const x = h.onnxruntime && !h.onnxruntime.error ? h.onnxruntime : null;
+    const errors = (side) => Object.entries(side.errors).map(([k, n]) => `${n} x ${k}`).join(", ") || "none";
+    rows.push({ section: "http", name: `(reference: onnxruntime-node behind the same server; ${h.clients} clients, ${h.seconds} s on loopback)`, python: null, ours: null, unit: "", ratio: null });
+    for (const b of Object.entries(h).filter(([k]) => k.startsWith("oursMaxBatch")).map(([, b]) => b)) {
+      add("http", `serve --max-batch ${b.maxBatch}: answers/s`, x && x.answersPerSecond, b.answersPerSecond, "rate");
+      add("http", `serve --max-batch ${b.maxBatch}: p50 latency`, x && x.p50ms / 1000, b.p50ms / 1000, "time");
+      add("http", `serve --max-batch ${b.maxBatch}: p99 latency`, x && x.p99ms / 1000, b.p99ms / 1000, "time");
+      add("http", `serve --max-batch ${b.maxBatch}: errors`, null, null, "", `ours: ${errors(b)}${x ? `; onnxruntime: ${errors(x)}` : ""}`);
+    }
+    if (h.onnxruntime && h.onnxruntime.error) add("http", "onnxruntime-node", null, null, "", h.onnxruntime.error);
+  }
   if (r.mallocCompare) {
     const m = r.mallocCompare;
     const base = r.flops, tr = r.train;

@@ -7,9 +7,9 @@ import { checkInteger, invalid } from "./check";
 import { checkDevice } from "./device";
 import { decodeImage } from "./data/decode";
 import { noGrad } from "./grad";
-import { resnet18, ResNet } from "./models/resnet";
+import { getModel, listModels, replaceHead } from "./models/registry";
 import { addon } from "./native";
-import { Linear } from "./nn/linear";
+import { Module } from "./nn/module";
 import { parseModelMetadata } from "./train/checkpoint";
 import { dataTransforms } from "./train/tutorial";
 import { Tensor } from "./tensor";
@@ -41,7 +41,7 @@ export class Classifier {
   private readonly waiting: Pending[] = [];
   private running = false;
 
-  constructor(readonly model: ResNet, readonly classes: string[], readonly device: string, { maxBatch = 4 }: ClassifierOptions = {}) {
+  constructor(readonly model: Module, readonly classes: string[], readonly device: string, { maxBatch = 4 }: ClassifierOptions = {}) {
     this.maxBatch = checkInteger(maxBatch, "maxBatch", 1);
   }
 
@@ -103,14 +103,21 @@ export async function loadClassifier(checkpoint: string, { device = "cpu", maxBa
   if (maxBatch !== undefined) checkInteger(maxBatch, "maxBatch", 1);
   const { load, loadSafetensorsMetadata } = await import("./serialization");
   const meta = parseModelMetadata(checkpoint, await loadSafetensorsMetadata(checkpoint));
+  const arch = meta.settings.arch;
+  if (!listModels().includes(arch)) throw new Error(`${checkpoint} holds a ${arch} model, which this version cannot build (it knows ${listModels().join(", ")})`);
   const stateDict = await load(checkpoint);
-  const fcWeight = stateDict.get("fc.weight");
-  if (!fcWeight) throw new Error(`${checkpoint} has no fc.weight: not a ResNet-18 classifier`);
-  if (fcWeight.shape[0] !== meta.classes.length) {
-    throw new Error(`${checkpoint} names ${meta.classes.length} classes but its fc.weight has ${fcWeight.shape[0]} outputs`);
+  const model = getModel(arch) as Module;
+  const headKey = `${model.native.head}.weight`;
+  const headWeight = stateDict.get(headKey);
+  if (!headWeight) {
+    for (const t of stateDict.values()) t.dispose();
+    throw new Error(`${checkpoint} has no ${headKey}: not a ${arch} classifier`);
   }
-  const model = resnet18();
-  model.fc = new Linear(model.fc.inFeatures, meta.classes.length);
+  if (headWeight.shape[0] !== meta.classes.length) {
+    for (const t of stateDict.values()) t.dispose();
+    throw new Error(`${checkpoint} names ${meta.classes.length} classes but its ${headKey} has ${headWeight.shape[0]} outputs`);
+  }
+  replaceHead(model, meta.classes.length);
   try {
     model.loadStateDict(stateDict);
   } catch (err) {

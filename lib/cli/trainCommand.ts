@@ -14,10 +14,12 @@ import { EpochRecord, trainModel, TrainingInterrupted } from "../train/trainMode
 import { DataLoader } from "../data/dataLoader";
 import { DistributedSampler, ShardSampler } from "../distributed/sampler";
 import { datasetWithValTransform, Mode, tutorialData, tutorialModel, tutorialOptimizer } from "../train/tutorial";
+import { getHead, getModelWeights, listModels } from "../models/registry";
 import { phaseProgress, PhaseProgress } from "./progress";
 import { intFlag, numberFlag, parseFlags, UsageError } from "./usage";
 
 const FLAGS = {
+  arch: { type: "string" },
   data: { type: "string" },
   epochs: { type: "string" },
   "batch-size": { type: "string" },
@@ -45,8 +47,8 @@ const FLAGS = {
 const ROOT = path.resolve(__dirname, "..", "..");
 
 export function usage(command: string): string {
-  return `usage: npm run ${command} -- [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--momentum X]
-       [--step-size N] [--gamma X] [--weights imagenet|none|FILE] [--device cpu|cuda|cuda:N]
+  return `usage: npm run ${command} -- [--arch NAME] [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--momentum X]
+       [--step-size N] [--gamma X] [--weights DEFAULT|IMAGENET1K_V1|IMAGENET1K_V2|imagenet|none|FILE] [--device cpu|cuda|cuda:N]
        [--out DIR] [--resume DIR] [--workers N] [--seed N] [--json] [--no-report]
        [--nproc-per-node N [--nnodes N --node-rank N --master-addr HOST --master-port PORT]]${command === "feature-extract" ? "\n       [--cache-features]" : ""}`;
 }
@@ -65,7 +67,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
 
   const settings: RunSettings = {
     mode,
-    arch: "resnet18",
+    arch: flags.arch ?? previous?.arch ?? "resnet18",
     data: path.resolve(flags.data ?? previous?.data ?? path.join(ROOT, "data", "hymenoptera_data")),
     epochs: intFlag(flags.epochs, "epochs", previous?.epochs ?? 25),
     batchSize: intFlag(flags["batch-size"], "batch-size", previous?.batchSize ?? 4),
@@ -83,9 +85,17 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     throw new UsageError((err as Error).message);
   }
   const workers = intFlag(flags.workers, "workers", Math.max(2, require("os").availableParallelism()));
+  if (!listModels().includes(settings.arch)) throw new UsageError(`--arch: unknown architecture ${settings.arch} (one of ${listModels().join(", ")})`);
+  if (previous && previous.arch !== settings.arch) throw new UsageError(`${resumeDir} holds a ${previous.arch} run, not ${settings.arch}`);
   const weights = settings.weights === "none" ? null : settings.weights;
-  if (weights !== null && weights !== "imagenet" && weights !== "IMAGENET1K_V1" && !fs.existsSync(weights)) {
-    throw new UsageError(`--weights: ${weights} does not exist (use imagenet, none or a weights file)`);
+  const named = weights === null ? null : weights.toLowerCase() === "imagenet" ? "DEFAULT" : /^(DEFAULT|IMAGENET1K_V\d+)$/.test(weights) ? weights : null;
+  if (named) {
+    const known = getModelWeights(settings.arch);
+    if (!(named in known)) {
+      throw new UsageError(`--weights: ${settings.arch} has no ${named} weights (it has DEFAULT, ${known.members().map((w) => w.name).join(", ")})`);
+    }
+  } else if (weights !== null && !fs.existsSync(weights)) {
+    throw new UsageError(`--weights: ${weights} does not exist (use DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2, none or a weights file)`);
   }
   const out = path.resolve(resumeDir ?? flags.out ?? path.join(ROOT, "runs", command));
   if (!resumeDir && fs.existsSync(path.join(out, MODEL_FILE))) {
@@ -122,7 +132,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     throw new UsageError(`${resumeDir} was trained on classes [${resumed.state.classes.join(", ")}], but ${settings.data} has [${classNames.join(", ")}]`);
   }
 
-  const { model, trainable } = await tutorialModel(mode, classNames.length, resumed ? null : weights);
+  const { model, trainable } = await tutorialModel(mode, classNames.length, resumed ? null : weights, settings.arch);
   const dataloaders = world ? shardedLoaders(datasets, world, settings.batchSize, workers, settings.seed, resumed ? resumed.state.epoch + 1 : 0) : localLoaders;
   model.to(settings.device);
   const optimizer = tutorialOptimizer(trainable, settings.lr, settings.momentum);
@@ -169,7 +179,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       train: await extractFeatures(model, probeSets.train, { numWorkers: workers, device: settings.device }),
       val: await extractFeatures(model, probeSets.val, { numWorkers: workers, device: settings.device }),
     };
-    const { bestAcc, history } = await trainLinearProbe(model.fc, optimizer, scheduler, cached, {
+    const { bestAcc, history } = await trainLinearProbe(getHead(model), optimizer, scheduler, cached, {
       numEpochs: settings.epochs, batchSize: settings.batchSize, seed: settings.seed, onEpoch: report,
     });
     const { save } = await import("../serialization");

@@ -80,6 +80,8 @@ export async function trainModel<M extends Module>(
 ): Promise<TrainResult<M>> {
   if (!(model instanceof Module)) throw invalid("Module", "model", model);
   if (!(criterion instanceof CrossEntropyLoss)) throw invalid("CrossEntropyLoss", "criterion", criterion);
+  // The tutorial's running loss multiplies each batch's loss by its size: a per-sample loss has no single value.
+  if (criterion.reduction === "none") throw invalid('a criterion with reduction "mean" or "sum"', "criterion", criterion.toString());
   if (!(optimizer instanceof SGD)) throw invalid("SGD", "optimizer", optimizer);
   if (scheduler !== null && !(scheduler instanceof StepLR)) throw invalid("StepLR or null", "scheduler", scheduler);
   const { dataloaders, numEpochs = 25, onEpoch, onBatch, onEpochEnd, signal, resume } = options ?? ({} as TrainOptions);
@@ -98,7 +100,7 @@ export async function trainModel<M extends Module>(
   try {
     for (let epoch = resume?.startEpoch ?? 0; epoch < numEpochs; epoch++) {
       for (const phase of ["train", "val"] as const) {
-        const record = await runPhase(model, optimizer, dataloaders[phase], phase, epoch, device, onBatch, signal, history.length / 2);
+        const record = await runPhase(model, criterion, optimizer, dataloaders[phase], phase, epoch, device, onBatch, signal, history.length / 2);
         if (phase === "train" && scheduler) scheduler.step();
         history.push(record);
         if (phase === "val" && record.acc > bestAcc) {
@@ -120,6 +122,7 @@ export async function trainModel<M extends Module>(
 
 async function runPhase(
   model: Module,
+  criterion: CrossEntropyLoss,
   optimizer: SGD,
   loader: BatchSource,
   phase: Phase,
@@ -139,9 +142,9 @@ async function runPhase(
     const n = inputs.shape[0];
     const onDevice = device === "cpu" ? [inputs, labels] : [inputs.to(device), labels.to(device)];
     try {
-      // One crossing per batch: forward, loss, backward and the SGD step in C++.
+      // One crossing per batch: forward, the criterion's loss, backward and the SGD step in C++.
       const { loss, correct } = await withGradEnabled(phase === "train", () =>
-        model.runBatch(phase === "train" ? optimizer.native : null, onDevice[0], onDevice[1], phase === "train"),
+        model.runBatch(phase === "train" ? optimizer.native : null, onDevice[0], onDevice[1], phase === "train", criterion.nativeOptions),
       );
       runningLoss += loss * n;
       corrects += correct;
@@ -161,11 +164,13 @@ async function runPhase(
   return { epoch, phase, loss: runningLoss / images, acc: corrects / images, seconds, images };
 }
 
-/** Evaluates `model` on `loader` without training, as the val phase does. */
-export async function evaluate(model: Module, loader: BatchSource, device = "cpu"): Promise<{ loss: number; acc: number; images: number }> {
+/** Evaluates `model` on `loader` without training, as the val phase does (plain cross-entropy unless `criterion` is given). */
+export async function evaluate(
+  model: Module, loader: BatchSource, device = "cpu", criterion = new CrossEntropyLoss(),
+): Promise<{ loss: number; acc: number; images: number }> {
   const wasTraining = model.training;
   try {
-    const r = await noGrad(() => runPhase(model, null as unknown as SGD, loader, "val", 0, checkDevice(device), undefined, undefined, 0));
+    const r = await noGrad(() => runPhase(model, criterion, null as unknown as SGD, loader, "val", 0, checkDevice(device), undefined, undefined, 0));
     return { loss: r.loss, acc: r.acc, images: r.images };
   } finally {
     model.train(wasTraining);

@@ -1,4 +1,4 @@
-// The ResNet family against torchvision itself, computed at test time: module
+// The ResNet and MobileNetV3 families against torchvision itself, computed at test time: module
 // tree, state-dict keys, parameter counts, logits in eval and train mode, and
 // the weights enums' facts.
 import * as fs from "fs";
@@ -14,7 +14,19 @@ import { maxAbsDiff, PY_WRITE_RAW, readRaw } from "./helpers/rawStateDict";
 // 1e-6 relative to the largest logit.
 const RELATIVE_TOLERANCE = 1e-4;
 
-const ARCHS = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2"] as const;
+const ARCHS = [
+  "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2", "mobilenet_v3_large", "mobilenet_v3_small",
+  "convnext_tiny",
+] as const;
+// Models with dropout or stochastic depth: train-mode logits are compared with
+// both set to 0 on both sides, which leaves what train mode changes in BatchNorm
+// (batch statistics). Eval mode ignores both, so one model serves both comparisons.
+const RANDOM_IN_TRAINING: Record<string, Record<string, number>> = {
+  mobilenet_v3_large: { dropout: 0 },
+  mobilenet_v3_small: { dropout: 0 },
+  convnext_tiny: { stochasticDepthProb: 0 },
+};
+const options = (arch: string) => ({ numClasses: 10, ...RANDOM_IN_TRAINING[arch] });
 
 let dir: string;
 let facts: Record<string, { keys: string[]; modules: [string, string][]; numParams: number; weights: Record<string, { url: string; crop: number; resize: number; numParams: number }>; default: string }>;
@@ -30,12 +42,20 @@ folder = sys.argv[1]
 facts = {}
 for i, name in enumerate(sys.argv[2:]):
     torch.manual_seed(i)
-    m = get_model(name, num_classes=10)
+    extra = {"dropout": 0.0} if name.startswith("mobilenet") else {"stochastic_depth_prob": 0.0} if name.startswith("convnext") else {}
+    m = get_model(name, num_classes=10, **extra)
     with torch.no_grad():
         for mod in m.modules():
             if isinstance(mod, torch.nn.BatchNorm2d):
                 mod.running_mean.uniform_(-0.2, 0.2); mod.running_var.uniform_(0.5, 1.5)
                 mod.weight.uniform_(0.5, 1.5); mod.bias.uniform_(-0.2, 0.2)
+            if isinstance(mod, torch.nn.Linear):  # torchvision's N(0, 0.01) heads would give logits near 0
+                mod.weight.normal_(0, 0.1); mod.bias.uniform_(-0.1, 0.1)
+            if isinstance(mod, torch.nn.LayerNorm):  # off their 1 and 0 too
+                mod.weight.uniform_(0.5, 1.5); mod.bias.uniform_(-0.2, 0.2)
+        for n, p in m.named_parameters():
+            if n.endswith("layer_scale"):  # 1e-6 would hide every ConvNeXt block
+                p.uniform_(0.5, 1.0)
     write_raw(folder, name + "-weights", m.state_dict())
     x = torch.randn(2, 3, 64, 64)
     m.eval()
@@ -76,7 +96,7 @@ describe.each(ARCHS)("%s", (arch) => {
   });
 
   test("gives torchvision's logits in eval and train mode from torchvision's weights (BatchNorm statistics off their defaults)", async () => {
-    const model = tt.models.getModel(arch, { numClasses: 10 }) as tt.nn.Module;
+    const model = tt.models.getModel(arch, options(arch)) as tt.nn.Module;
     const weights = readRaw(dir, `${arch}-weights`);
     model.loadStateDict(weights);
     const io = readRaw(dir, `${arch}-io`);

@@ -116,6 +116,8 @@ export interface Addon {
   getNumThreads(): number;
   manualSeed(seed: number): void;
   libtorchVersion(): string;
+  /** Holds the native compute queue until the returned function is called (tests: "the model is busy", for certain). */
+  holdComputeQueue(): () => void;
   readonly allocatorTuned: boolean;
 }
 

@@ -18,14 +18,16 @@ void Layer::Replace(const std::string& name, ModulePtr module) {
   throw std::runtime_error(this->name() + " has no child named '" + name + "'");
 }
 
-torch::Tensor Layer::Call(const std::string& name, const torch::Tensor& x) const {
+torch::Tensor Layer::Call(const std::string& name, const torch::Tensor& x) const { return Apply(*Slot(name), x); }
+
+ModulePtr Layer::Slot(const std::string& name) const {
   for (const auto& slot : slots_) {
-    if (slot.first == name) return Apply(*slot.second, x);
+    if (slot.first == name) return slot.second;
   }
   throw std::runtime_error(this->name() + " has no child named '" + name + "'");
 }
 
-Seq::Seq(std::vector<ModulePtr> modules) : Seq() {
+Seq::Seq(std::vector<ModulePtr> modules, std::string kind) : Seq(std::move(kind)) {
   for (auto& m : modules) Push(std::move(m));
 }
 

@@ -37,6 +37,7 @@ struct Layer : torch::nn::Module {
   // Swaps the child `name` (which must exist) for `module`, keeping its place.
   void Replace(const std::string& name, ModulePtr module);
   torch::Tensor Call(const std::string& name, const torch::Tensor& x) const;
+  ModulePtr Slot(const std::string& name) const;
 
  protected:
   std::vector<std::pair<std::string, ModulePtr>> slots_;
@@ -44,8 +45,9 @@ struct Layer : torch::nn::Module {
 
 // nn.Sequential: children named 0, 1, 2, ... run in order.
 struct Seq : Layer {
-  Seq() : Layer("Sequential") {}
-  explicit Seq(std::vector<ModulePtr> modules);
+  // `kind`: torchvision's subclasses of Sequential (Conv2dNormActivation) keep their own name.
+  explicit Seq(std::string kind = "Sequential") : Layer(std::move(kind)) {}
+  explicit Seq(std::vector<ModulePtr> modules, std::string kind = "Sequential");
   Seq& Push(ModulePtr module);
   torch::Tensor forward(const torch::Tensor& x) override;
   // The output of all but the last `skip` children (a classifier without its final Linear).

@@ -18,6 +18,9 @@ const std::map<std::string, ArchBuilder>& Table() {
       {"resnet152", ResNet152},
       {"resnext50_32x4d", ResNeXt50_32x4d},
       {"wide_resnet50_2", WideResNet50_2},
+      {"mobilenet_v3_large", MobileNetV3Large},
+      {"mobilenet_v3_small", MobileNetV3Small},
+      {"convnext_tiny", ConvNeXtTiny},
   };
   return table;
 }

@@ -23,6 +23,9 @@ export function hubCheckpointsDir(): string {
 /** A named weights file (a weights enum member) in the cache, downloaded and hash-checked when not there yet. */
 export async function cachedWeightsFile(entry: { url: string; fileName: string }, options: ResolveOptions = {}): Promise<string> {
   const file = path.join(options.dir ?? hubCheckpointsDir(), entry.fileName);
+  // Files earlier versions cached in the package's own weights/ folder are still used.
+  const legacy = path.join(PACKAGE_ROOT, "weights", entry.fileName);
+  if (options.dir === undefined && !fs.existsSync(file) && fs.existsSync(legacy)) return legacy;
   if (!fs.existsSync(file)) {
     const url = process.env.TORCH_TRANSFER_WEIGHTS_URL ? weightsUrl(entry.fileName) : entry.url;
     await download(url, file, { progress: options.progress });

@@ -1,7 +1,7 @@
 // What every tt.models.NAME(options) does: check the options once, build the
 // native module tree by name, and load weights when asked, as torchvision's
 // builders do (a weights enum member fixes numClasses to its own).
-import { checkBoolean, checkInteger, invalid } from "../check";
+import { checkBoolean, checkInteger, checkNumber, invalid } from "../check";
 import { addon, NativeModule } from "../native";
 import { Module } from "../nn/module";
 import { loadWeights } from "./weights";
@@ -23,6 +23,7 @@ export interface ModelOptions {
 const SNAKE_CASE: Record<string, string> = {
   num_classes: "numClasses",
   zero_init_residual: "zeroInitResidual",
+  stochastic_depth_prob: "stochasticDepthProb",
 };
 
 /** The weights enum member a spec names, or the spec itself when it is a file path. */
@@ -50,7 +51,7 @@ export function buildModel<M extends Module>(
   wrap: (native: NativeModule) => M,
   weightsEnum: AnyWeightsEnum | null,
   options: ModelOptions & Record<string, unknown>,
-  extra: Record<string, "integer" | "boolean"> = {},
+  extra: Record<string, "integer" | "boolean" | "probability"> = {},
 ): M | Promise<M> {
   if (typeof options !== "object" || options === null) throw invalid("options object", "options", options);
   for (const key of Object.keys(options)) {
@@ -75,7 +76,8 @@ export function buildModel<M extends Module>(
   for (const [key, kind] of Object.entries(extra)) {
     const value = options[key];
     if (value === undefined) continue;
-    nativeOptions[key] = kind === "boolean" ? checkBoolean(value, key) : checkInteger(value, key, 1);
+    nativeOptions[key] =
+      kind === "boolean" ? checkBoolean(value, key) : kind === "probability" ? checkNumber(value, key, { min: 0, max: 1 }) : checkInteger(value, key, 1);
   }
   const progress = options.progress === undefined ? undefined : checkBoolean(options.progress, "progress");
   const model = wrap(addon.Module.create(arch, nativeOptions));

@@ -5,6 +5,8 @@ import { invalid } from "../check";
 import { Linear } from "../nn/linear";
 import { Module } from "../nn/module";
 import type { ModelOptions } from "./build";
+import * as convnext from "./convnext";
+import * as mobilenetv3 from "./mobilenetv3";
 import * as resnet from "./resnet";
 import type { AnyWeightsEnum, Weights } from "./weightsEnum";
 
@@ -21,6 +23,9 @@ const MODELS: Record<string, Entry> = {
   resnet152: { build: resnet.resnet152, weights: resnet.ResNet152_Weights },
   resnext50_32x4d: { build: resnet.resnext50_32x4d, weights: resnet.ResNeXt50_32X4D_Weights },
   wide_resnet50_2: { build: resnet.wide_resnet50_2, weights: resnet.Wide_ResNet50_2_Weights },
+  mobilenet_v3_large: { build: mobilenetv3.mobilenet_v3_large, weights: mobilenetv3.MobileNet_V3_Large_Weights },
+  mobilenet_v3_small: { build: mobilenetv3.mobilenet_v3_small, weights: mobilenetv3.MobileNet_V3_Small_Weights },
+  convnext_tiny: { build: convnext.convnext_tiny, weights: convnext.ConvNeXt_Tiny_Weights },
 };
 
 /** The registered architecture names, sorted (torchvision's list_models). */

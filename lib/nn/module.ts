@@ -19,7 +19,12 @@ const childClasses = new Map<string, { fromNative(native: NativeModule, queue: S
 export class Module {
   /** @internal */
   readonly native: NativeModule;
-  /** @internal Shared by a model and every handle on its submodules: one model, one queue. */
+  /**
+   * @internal Serialises multi-step work that must not interleave, such as a
+   * data-parallel step's collectives. Single native calls need no queue: they
+   * run on the native compute queue in call order. Shared by a model and every
+   * handle on its submodules.
+   */
   readonly queue: SerialQueue;
 
   protected constructor(native: NativeModule, queue = new SerialQueue()) {
@@ -151,7 +156,7 @@ export class Module {
   runBatch(
     optimizer: NativeSGD | null, inputs: Tensor, labels: Tensor, train: boolean, criterion?: NativeLossOptions,
   ): Promise<{ loss: number; correct: number }> {
-    return this.queue.run(() => addon.trainStep(this.native, optimizer, inputs, labels, train, criterion));
+    return addon.trainStep(this.native, optimizer, inputs, labels, train, criterion);
   }
 
   /** @internal Sums per-phase totals (loss, correct, images) across workers; one worker has nothing to add. */
@@ -163,8 +168,7 @@ export class Module {
   forward(input: Tensor): Promise<Tensor> {
     checkTensor(input, "input");
     const grad = isGradEnabled();
-    const callSite = new Error();
-    return this.queue.run(() => withCallerStack(this.native.forward(input, grad), callSite));
+    return withCallerStack(this.native.forward(input, grad), new Error());
   }
 }
 

@@ -13,4 +13,11 @@ Arch ResNet152(const ArchOptions& options);
 Arch ResNeXt50_32x4d(const ArchOptions& options);
 Arch WideResNet50_2(const ArchOptions& options);
 
+// mobilenet_v3.cc
+Arch MobileNetV3Large(const ArchOptions& options);
+Arch MobileNetV3Small(const ArchOptions& options);
+
+// convnext.cc
+Arch ConvNeXtTiny(const ArchOptions& options);
+
 }  // namespace tt

@@ -1,6 +1,6 @@
 // CrossEntropyLoss's weight, labelSmoothing and reduction against PyTorch,
 // and the fused training step using the criterion it is given: 3 SGD steps of
-// resnet50 with a weighted, label-smoothed loss against torch's.
+// resnet50 and mobilenet_v3_large with a weighted, label-smoothed loss against torch's.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -27,33 +27,38 @@ for name, kw in {"plain": {}, "weighted": {"weight": weight}, "smoothed": {"labe
     out[name] = torch.nn.CrossEntropyLoss(**kw)(logits, target)
 write_raw(folder, "loss", out)
 
-m = torchvision.models.resnet50(num_classes=3)
-with torch.no_grad():
-    for mod in m.modules():
-        if isinstance(mod, torch.nn.BatchNorm2d):
-            mod.running_mean.uniform_(-0.2, 0.2); mod.running_var.uniform_(0.5, 1.5)
-            mod.weight.uniform_(0.5, 1.5); mod.bias.uniform_(-0.2, 0.2)
-write_raw(folder, "start", m.state_dict())
-xs = [torch.randn(2, 3, 64, 64) for _ in range(3)]
-ys = [torch.tensor([0, 2]), torch.tensor([1, 1]), torch.tensor([2, 0])]
-cw = torch.tensor([1.0, 2.0, 0.5])
-criterion = torch.nn.CrossEntropyLoss(weight=cw, label_smoothing=0.1)
-opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
-m.train()
-losses = []
-for x, y in zip(xs, ys):
-    opt.zero_grad()
-    loss = criterion(m(x), y)
-    loss.backward()
-    opt.step()
-    losses.append(loss.item())
-batches = {}
-for i, (x, y) in enumerate(zip(xs, ys)):
-    batches[f"x{i}"] = x; batches[f"y{i}"] = y
-batches["classWeight"] = cw
-batches["losses"] = torch.tensor(losses, dtype=torch.float64)
-write_raw(folder, "batches", batches)
-write_raw(folder, "end", m.state_dict())
+for arch in ["resnet50", "mobilenet_v3_large"]:
+    torch.manual_seed(1)
+    # dropout 0: its random mask cannot match across two generators
+    m = torchvision.models.get_model(arch, num_classes=3, **({"dropout": 0.0} if arch.startswith("mobilenet") else {}))
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.2, 0.2); mod.running_var.uniform_(0.5, 1.5)
+                mod.weight.uniform_(0.5, 1.5); mod.bias.uniform_(-0.2, 0.2)
+            if isinstance(mod, torch.nn.Linear):
+                mod.weight.normal_(0, 0.1)
+    write_raw(folder, arch + "-start", m.state_dict())
+    xs = [torch.randn(2, 3, 64, 64) for _ in range(3)]
+    ys = [torch.tensor([0, 2]), torch.tensor([1, 1]), torch.tensor([2, 0])]
+    cw = torch.tensor([1.0, 2.0, 0.5])
+    criterion = torch.nn.CrossEntropyLoss(weight=cw, label_smoothing=0.1)
+    opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+    m.train()
+    losses = []
+    for x, y in zip(xs, ys):
+        opt.zero_grad()
+        loss = criterion(m(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    batches = {}
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        batches[f"x{i}"] = x; batches[f"y{i}"] = y
+    batches["classWeight"] = cw
+    batches["losses"] = torch.tensor(losses, dtype=torch.float64)
+    write_raw(folder, arch + "-batches", batches)
+    write_raw(folder, arch + "-end", m.state_dict())
 `,
     [dir],
   );
@@ -88,10 +93,15 @@ test("rejects bad options by name, snake_case with the camelCase hint", () => {
   expect(() => criterion.forward(tt.tensor(new Float32Array(6), [2, 3]), tt.tensor(new BigInt64Array(2)))).toThrow(/Expected weight of shape \[3\]/);
 });
 
-test("the fused training step uses its criterion: 3 SGD steps of resnet50 with a weighted, label-smoothed loss match torch's", async () => {
-  const model = tt.models.resnet50({ numClasses: 3 });
-  model.loadStateDict(readRaw(dir, "start"));
-  const b = readRaw(dir, "batches");
+const SGD_CASES: [string, string[]][] = [
+  ["resnet50", ["fc.weight", "fc.bias", "conv1.weight", "layer4.2.conv3.weight", "layer1.0.bn1.running_mean"]],
+  ["mobilenet_v3_large", ["classifier.3.weight", "classifier.0.bias", "features.0.0.weight", "features.4.block.2.fc1.weight", "features.16.1.running_var"]],
+];
+
+test.each(SGD_CASES)("the fused training step uses its criterion: 3 SGD steps of %s with a weighted, label-smoothed loss match torch's", async (arch, keys) => {
+  const model = tt.models.getModel(arch, { numClasses: 3, ...(arch.startsWith("mobilenet") ? { dropout: 0 } : {}) } as tt.models.ModelOptions) as tt.nn.Module;
+  model.loadStateDict(readRaw(dir, `${arch}-start`));
+  const b = readRaw(dir, `${arch}-batches`);
   const criterion = new tt.nn.CrossEntropyLoss({ weight: b.get("classWeight")!, labelSmoothing: 0.1 });
   const optimizer = new tt.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
   model.train();
@@ -104,9 +114,9 @@ test("the fused training step uses its criterion: 3 SGD steps of resnet50 with a
   // Losses are float32 sums; the later steps carry the earlier updates' rounding.
   // 1e-4 relative is the issue's bar for logits, applied to the loss.
   losses.forEach((l, i) => expect(Math.abs(l - expected[i]) / Math.abs(expected[i])).toBeLessThan(1e-4));
-  const end = readRaw(dir, "end");
+  const end = readRaw(dir, `${arch}-end`);
   const ours = model.stateDict();
-  for (const key of ["fc.weight", "fc.bias", "conv1.weight", "layer4.2.conv3.weight", "layer1.0.bn1.running_mean"]) {
+  for (const key of keys) {
     const a = (await ours.get(key)!.data()) as Float32Array;
     const e = (await end.get(key)!.data()) as Float32Array;
     // Each weight moved by lr * (gradient + momentum) over 3 steps; the

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -30,7 +31,7 @@ struct Layer : torch::nn::Module {
     return module;
   }
   template <typename Holder>
-  auto Add(const std::string& name, Holder holder) -> decltype(holder.ptr()) {
+  auto Add(const std::string& name, Holder holder) -> std::decay_t<decltype(holder.ptr())> {
     return Add(name, holder.ptr());
   }
 

@@ -131,7 +131,8 @@ test("getModel rejects an unknown architecture, listing the known ones", () => {
 });
 
 test("builders reject unknown and snake_case options by name", () => {
-  expect(() => tt.models.resnet50({ num_classes: 3 } as never)).toThrow(/Unknown resnet50 option 'num_classes' \(did you mean numClasses\?\)/);
+  expect(() => tt.models.resnet50({ num_classes: 3 } as never)).toThrow(/^Unknown option "num_classes" for resnet50; did you mean "numClasses"\?/);
+  expect(() => tt.models.convnext_tiny({ stochastic_depth_prob: 0 } as never)).toThrow(/did you mean "stochasticDepthProb"\?/);
   expect(() => tt.models.resnet50({ numClasses: 0 })).toThrow(/Expected positive integer for numClasses but received 0/);
 });
 

@@ -8,16 +8,17 @@ export type DtypeName =
 export type TypedArray =
   | Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
 
-export interface NativeTensor {
+/** A tensor: libtorch's, held by the addon. Its memory is freed by dispose(). */
+export interface Tensor {
   readonly shape: number[];
   readonly dtype: DtypeName;
   readonly device: string;
   readonly isDisposed: boolean;
   requiresGrad: boolean;
-  readonly grad: NativeTensor | null;
-  to(device: string, dtype?: DtypeName): NativeTensor;
-  copy_(source: NativeTensor): NativeTensor;
-  detach(): NativeTensor;
+  readonly grad: Tensor | null;
+  to(device: string, dtype?: DtypeName): Tensor;
+  copy_(source: Tensor): Tensor;
+  detach(): Tensor;
   data(): Promise<TypedArray>;
   item(): Promise<number>;
   backward(): Promise<void>;
@@ -30,6 +31,8 @@ export interface NativeLossOptions {
   labelSmoothing?: number;
   reduction?: "mean" | "sum" | "none";
 }
+/** The addon's name for Tensor. */
+export type NativeTensor = Tensor;
 
 export interface NativeModule {
   /** torchvision's class name: ResNet, Bottleneck, Sequential, Linear, Conv2d, ... */

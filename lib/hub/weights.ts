@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { checkString } from "../check";
+import { checkOptions, checkString } from "../check";
 import { download } from "./download";
 
 export const RESNET18_FILE = "resnet18-f37072fd.pth";
@@ -22,10 +22,11 @@ export function hubCheckpointsDir(): string {
 
 /** A named weights file (a weights enum member) in the cache, downloaded and hash-checked when not there yet. */
 export async function cachedWeightsFile(entry: { url: string; fileName: string }, options: ResolveOptions = {}): Promise<string> {
-  const file = path.join(options.dir ?? hubCheckpointsDir(), entry.fileName);
+  const dir = options.dir ?? weightsDir();
+  const file = path.join(dir, entry.fileName);
   // Files earlier versions cached in the package's own weights/ folder are still used.
   const legacy = path.join(PACKAGE_ROOT, "weights", entry.fileName);
-  if (options.dir === undefined && !fs.existsSync(file) && fs.existsSync(legacy)) return legacy;
+  if (dir === hubCheckpointsDir() && !fs.existsSync(file) && fs.existsSync(legacy)) return legacy;
   if (!fs.existsSync(file)) {
     const url = process.env.TORCH_TRANSFER_WEIGHTS_URL ? weightsUrl(entry.fileName) : entry.url;
     await download(url, file, { progress: options.progress });
@@ -34,9 +35,19 @@ export async function cachedWeightsFile(entry: { url: string; fileName: string }
 }
 
 export interface ResolveOptions {
-  /** The cache folder; default torch.hub's (hubCheckpointsDir()). */
+  /** The cache folder; default `$TORCH_TRANSFER_WEIGHTS_DIR`, else torch.hub's (hubCheckpointsDir()). */
   dir?: string;
   progress?: boolean;
+}
+
+const RESOLVE_WEIGHTS_OPTIONS: Record<keyof ResolveOptions, true> = { dir: true, progress: true };
+
+/**
+ * The weights cache: TORCH_TRANSFER_WEIGHTS_DIR (one cache for several
+ * projects, or a writable one), else torch.hub's, so files Python downloaded are reused.
+ */
+export function weightsDir(): string {
+  return process.env.TORCH_TRANSFER_WEIGHTS_DIR || hubCheckpointsDir();
 }
 
 export function weightsUrl(file: string): string {
@@ -50,6 +61,7 @@ export function weightsUrl(file: string): string {
  * anything else is a path to a file that must exist.
  */
 export async function resolveWeights(spec: string, options: ResolveOptions = {}): Promise<string> {
+  checkOptions(options, RESOLVE_WEIGHTS_OPTIONS, "resolveWeights");
   checkString(spec, "weights");
   if (IMAGENET_NAMES.has(spec.toLowerCase())) {
     return cachedWeightsFile({ url: `${DEFAULT_WEIGHTS_BASE_URL}/${RESNET18_FILE}`, fileName: RESNET18_FILE }, options);

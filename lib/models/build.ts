@@ -1,7 +1,7 @@
 // What every tt.models.NAME(options) does: check the options once, build the
 // native module tree by name, and load weights when asked, as torchvision's
 // builders do (a weights enum member fixes numClasses to its own).
-import { checkBoolean, checkInteger, checkNumber, invalid } from "../check";
+import { checkBoolean, checkInteger, checkNumber, checkOptions, invalid } from "../check";
 import { addon, NativeModule } from "../native";
 import { Module } from "../nn/module";
 import { loadWeights } from "./weights";
@@ -19,12 +19,6 @@ export interface ModelOptions {
   /** Show a download progress bar (default: when stderr is a terminal). */
   progress?: boolean;
 }
-
-const SNAKE_CASE: Record<string, string> = {
-  num_classes: "numClasses",
-  zero_init_residual: "zeroInitResidual",
-  stochastic_depth_prob: "stochasticDepthProb",
-};
 
 /** The weights enum member a spec names, or the spec itself when it is a file path. */
 export function weightsFor(arch: string, weightsEnum: AnyWeightsEnum | null, spec: Weights | string): Weights | string {
@@ -53,13 +47,9 @@ export function buildModel<M extends Module>(
   options: ModelOptions & Record<string, unknown>,
   extra: Record<string, "integer" | "boolean" | "probability"> = {},
 ): M | Promise<M> {
-  if (typeof options !== "object" || options === null) throw invalid("options object", "options", options);
-  for (const key of Object.keys(options)) {
-    if (key === "numClasses" || key === "weights" || key === "progress" || key in extra) continue;
-    const hint = SNAKE_CASE[key] ? ` (did you mean ${SNAKE_CASE[key]}?)` : "";
-    const known = ["numClasses", "weights", "progress", ...Object.keys(extra)].join(", ");
-    throw new TypeError(`Unknown ${arch} option '${key}'${hint}; expected one of ${known}`);
-  }
+  const known: Record<string, true> = { numClasses: true, weights: true, progress: true };
+  for (const key of Object.keys(extra)) known[key] = true;
+  checkOptions(options, known, arch);
   const given = options.weights ?? null;
   if (given !== null && typeof given !== "string" && !(given instanceof Weights)) {
     throw invalid(`null, a file path or a ${weightsEnum?.enumName ?? "weights"} member`, "weights", given);

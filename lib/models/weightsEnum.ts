@@ -5,6 +5,8 @@ import { Compose } from "../transforms/compose";
 import { Normalize } from "../transforms/normalize";
 import { Resize } from "../transforms/resize";
 import { ToTensor } from "../transforms/toTensor";
+import type { RgbImage } from "../data/image";
+import type { Tensor } from "../tensor";
 
 export interface WeightsSpec {
   url: string;
@@ -41,8 +43,8 @@ export class Weights {
   }
 
   /** The eval preset these weights were measured with: resize, centre crop, ToTensor, Normalize. */
-  transforms(): Compose {
-    return new Compose([new Resize(this.resizeSize), new CenterCrop(this.cropSize), new ToTensor(), new Normalize(this.mean, this.std)]);
+  transforms(): Compose<RgbImage, Tensor> {
+    return new Compose<RgbImage, Tensor>([new Resize(this.resizeSize), new CenterCrop(this.cropSize), new ToTensor(), new Normalize(this.mean, this.std)]);
   }
 
   toString(): string {

@@ -1,7 +1,7 @@
 // torch.nn.CrossEntropyLoss: per-class weights, label smoothing and the
 // reduction, as PyTorch defines them. trainModel's fused step applies the same
 // options, so what a criterion says is what training optimises.
-import { checkNumber, invalid, withCallerStack } from "../check";
+import { checkNumber, checkOptions, invalid, withCallerStack } from "../check";
 import { isGradEnabled } from "../grad";
 import { addon, NativeLossOptions } from "../native";
 import { checkTensor, Tensor } from "../tensor";
@@ -16,22 +16,15 @@ export interface CrossEntropyLossOptions {
   reduction?: Reduction;
 }
 
-const OPTION_NAMES = new Set(["weight", "labelSmoothing", "reduction"]);
-const SNAKE_CASE: Record<string, string> = { label_smoothing: "labelSmoothing" };
-
 export class CrossEntropyLoss {
   readonly weight: Tensor | null;
   readonly labelSmoothing: number;
   readonly reduction: Reduction;
 
   constructor(options: CrossEntropyLossOptions = {}) {
-    if (typeof options !== "object" || options === null) throw invalid("options object", "options", options);
-    for (const key of Object.keys(options)) {
-      if (OPTION_NAMES.has(key)) continue;
-      const hint = SNAKE_CASE[key] ? ` (did you mean ${SNAKE_CASE[key]}?)` : "";
-      throw new TypeError(`Unknown CrossEntropyLoss option '${key}'${hint}; expected weight, labelSmoothing or reduction`);
-    }
-    const { weight = null, labelSmoothing = 0, reduction = "mean" } = options;
+    const { weight = null, labelSmoothing = 0, reduction = "mean" } = checkOptions(
+      options, { weight: true, labelSmoothing: true, reduction: true }, "CrossEntropyLoss",
+    );
     if (weight !== null) {
       checkTensor(weight, "weight");
       if (weight.shape.length !== 1 || (weight.dtype !== "float32" && weight.dtype !== "float64")) {

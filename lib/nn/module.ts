@@ -1,5 +1,5 @@
 // Module: the shared part of every model, mirroring torch.nn.Module.
-import { checkBoolean, invalid, withCallerStack } from "../check";
+import { checkBoolean, checkOptions, invalid, withCallerStack } from "../check";
 import { checkDevice } from "../device";
 import { isGradEnabled } from "../grad";
 import { addon, NativeLossOptions, NativeModule, NativeSGD } from "../native";
@@ -115,7 +115,8 @@ export class Module {
   }
 
   /** Copies `stateDict` into this module's parameters and buffers, as load_state_dict does. */
-  loadStateDict(stateDict: StateDict | Record<string, Tensor>, { strict = true }: { strict?: boolean } = {}): LoadResult {
+  loadStateDict(stateDict: StateDict | Record<string, Tensor>, options: { strict?: boolean } = {}): LoadResult {
+    const { strict = true } = checkOptions(options, { strict: true }, "loadStateDict");
     const given = stateDict instanceof Map ? stateDict : new Map(Object.entries(stateDict ?? {}));
     if (!(stateDict instanceof Map) && (typeof stateDict !== "object" || stateDict === null)) {
       throw invalid("Map of name to Tensor", "stateDict", stateDict);

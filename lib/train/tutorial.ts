@@ -49,7 +49,7 @@ export function tutorialData(dir: string, { batchSize, numWorkers, seed }: Loade
 }
 
 /** A data set folder seen through the val transform: no augmentation, as a feature cache needs. */
-export function datasetWithValTransform(root: string): ImageFolder {
+export function datasetWithValTransform(root: string): ImageFolder<Tensor> {
   return new ImageFolder(root, { transform: dataTransforms.val() });
 }
 

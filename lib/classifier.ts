@@ -126,9 +126,10 @@ export async function loadClassifier(fileOrRunDir: string, options: LoadClassifi
     for (const t of stateDict.values()) t.dispose();
     throw new Error(`${checkpoint} has no ${headKey}: not a ${arch} classifier`);
   }
-  if (headWeight.shape[0] !== meta.classes.length) {
+  const outputs = headWeight.shape[0];
+  if (outputs !== meta.classes.length) {
     for (const t of stateDict.values()) t.dispose();
-    throw new Error(`${checkpoint} names ${meta.classes.length} classes but its ${headKey} has ${headWeight.shape[0]} outputs`);
+    throw new Error(`${checkpoint} names ${meta.classes.length} classes but its ${headKey} has ${outputs} outputs`);
   }
   replaceHead(model, meta.classes.length);
   try {

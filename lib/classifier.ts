@@ -7,9 +7,9 @@ import { checkInteger, checkOptions, invalid } from "./check";
 import { checkDevice } from "./device";
 import { decodeImage } from "./data/decode";
 import { noGrad } from "./grad";
-import { resnet18, ResNet } from "./models/resnet";
+import { getModel, listModels, replaceHead } from "./models/registry";
 import { addon } from "./native";
-import { Linear } from "./nn/linear";
+import { Module } from "./nn/module";
 import { modelFileOf, parseModelMetadata } from "./train/checkpoint";
 import { dataTransforms } from "./train/tutorial";
 import { Tensor } from "./tensor";
@@ -48,7 +48,7 @@ export class Classifier {
   private disposed = false;
   private readonly batchListeners: ((size: number) => void)[] = [];
 
-  constructor(readonly model: ResNet, readonly classes: string[], readonly device: string, options: ClassifierOptions = {}) {
+  constructor(readonly model: Module, readonly classes: string[], readonly device: string, options: ClassifierOptions = {}) {
     const { maxBatch = 4 } = checkOptions(options, { maxBatch: true }, "Classifier");
     this.maxBatch = checkInteger(maxBatch, "maxBatch", 1);
   }
@@ -153,14 +153,22 @@ export async function loadClassifier(fileOrRunDir: string, options: LoadClassifi
   const checkpoint = await modelFileOf(fileOrRunDir);
   const { load, loadSafetensorsMetadata } = await import("./serialization");
   const meta = parseModelMetadata(checkpoint, await loadSafetensorsMetadata(checkpoint));
+  const arch = meta.settings.arch;
+  if (!listModels().includes(arch)) throw new Error(`${checkpoint} holds a ${arch} model, which this version cannot build (it knows ${listModels().join(", ")})`);
   const stateDict = await load(checkpoint);
-  const fcWeight = stateDict.get("fc.weight");
-  if (!fcWeight) throw new Error(`${checkpoint} has no fc.weight: not a ResNet-18 classifier`);
-  if (fcWeight.shape[0] !== meta.classes.length) {
-    throw new Error(`${checkpoint} names ${meta.classes.length} classes but its fc.weight has ${fcWeight.shape[0]} outputs`);
+  const model = getModel(arch) as Module;
+  const headKey = `${model.native.head}.weight`;
+  const headWeight = stateDict.get(headKey);
+  if (!headWeight) {
+    for (const t of stateDict.values()) t.dispose();
+    throw new Error(`${checkpoint} has no ${headKey}: not a ${arch} classifier`);
   }
-  const model = resnet18();
-  model.fc = new Linear(model.fc.inFeatures, meta.classes.length);
+  const outputs = headWeight.shape[0];
+  if (outputs !== meta.classes.length) {
+    for (const t of stateDict.values()) t.dispose();
+    throw new Error(`${checkpoint} names ${meta.classes.length} classes but its ${headKey} has ${outputs} outputs`);
+  }
+  replaceHead(model, meta.classes.length);
   try {
     model.loadStateDict(stateDict);
   } catch (err) {

@@ -10,11 +10,20 @@ export type TypedArray =
 
 import type { Tensor } from "./tensor";
 
+/** torch.nn.CrossEntropyLoss's options as the native loss reads them. */
+export interface NativeLossOptions {
+  weight?: NativeTensor | null;
+  labelSmoothing?: number;
+  reduction?: "mean" | "sum" | "none";
+}
 /** The addon's name for Tensor. */
 export type NativeTensor = Tensor;
 
 export interface NativeModule {
-  readonly kind: "ResNet" | "Linear";
+  /** torchvision's class name: ResNet, Bottleneck, Sequential, Linear, Conv2d, ... */
+  readonly kind: string;
+  /** A whole model's classifier path (fc, classifier.3, heads.head); undefined for parts of models. */
+  readonly head: string | undefined;
   readonly inFeatures: number | undefined;
   readonly outFeatures: number | undefined;
   readonly training: boolean;
@@ -22,8 +31,11 @@ export interface NativeModule {
   to(device: string, dtype?: DtypeName): void;
   namedParameters(): [string, NativeTensor][];
   stateDict(): [string, NativeTensor][];
-  setChild(name: string, child: NativeModule): void;
-  child(name: string): NativeModule;
+  namedChildren(): [string, NativeModule][];
+  /** Replaces the submodule at a dotted path. */
+  setChild(path: string, child: NativeModule): void;
+  /** The submodule at a dotted path. */
+  child(path: string): NativeModule;
   forward(input: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
   features(input: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
   dispose(): void;
@@ -63,7 +75,9 @@ export interface Addon {
   Tensor: { prototype: NativeTensor };
   Module: {
     prototype: NativeModule;
-    resnet18(numClasses: number): NativeModule;
+    /** A model by torchvision's name; options are numbers and booleans (numClasses, ...). */
+    create(arch: string, options: Record<string, number | boolean | undefined>): NativeModule;
+    archNames(): string[];
     linear(inFeatures: number, outFeatures: number, bias: boolean): NativeModule;
   };
   Optimizer: new (kind: "sgd" | "adam" | "adamw", groups: Array<{ params: NativeTensor[] } & Record<string, number | boolean | NativeTensor[]>>) => NativeOptimizer;
@@ -71,14 +85,16 @@ export interface Addon {
   fromBytes(bytes: Uint8Array, dtype: DtypeName, shape: number[], strides: number[], storageOffset: number): NativeTensor;
   stack(tensors: NativeTensor[]): NativeTensor;
   softmax(input: NativeTensor, dim: number): Promise<NativeTensor>;
-  crossEntropy(input: NativeTensor, target: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
+  crossEntropy(input: NativeTensor, target: NativeTensor, gradEnabled: boolean, options?: NativeLossOptions): Promise<NativeTensor>;
   /** crop: the input box to resize; window: the output box to compute; both [top, left, height, width]. */
   resizeImage(pixels: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number,
     crop?: number[] | null, window?: number[] | null): Promise<Uint8Array>;
   imageToTensor(pixels: Uint8Array, height: number, width: number, channels: number, mean?: number[], std?: number[]): NativeTensor;
   /** null: not a JPEG, a CMYK/YCCK one, or a build without libjpeg. */
   decodeJpeg(source: string | Uint8Array): Promise<{ data: Uint8Array; width: number; height: number } | null>;
-  trainStep(model: NativeModule, optimizer: NativeSGD | null, inputs: NativeTensor, labels: NativeTensor, train: boolean): Promise<{ loss: number; correct: number }>;
+  trainStep(
+    model: NativeModule, optimizer: NativeSGD | null, inputs: NativeTensor, labels: NativeTensor, train: boolean, criterion?: NativeLossOptions,
+  ): Promise<{ loss: number; correct: number }>;
   ProcessGroup: {
     prototype: NativeProcessGroup;
     create(backend: string, masterAddr: string, masterPort: number, rank: number, worldSize: number, timeoutMs: number): Promise<NativeProcessGroup>;
@@ -89,7 +105,7 @@ export interface Addon {
   randperm(n: number, seed: number): number[];
   ddpTrainStep(
     model: NativeModule, optimizer: NativeSGD | null, inputs: NativeTensor, labels: NativeTensor, train: boolean,
-    group: NativeProcessGroup, broadcastBuffers: boolean, bucketBytes: number,
+    group: NativeProcessGroup, broadcastBuffers: boolean, bucketBytes: number, criterion?: NativeLossOptions,
   ): Promise<{ loss: number; correct: number }>;
   broadcastModule(model: NativeModule, group: NativeProcessGroup): Promise<void>;
   cudaIsAvailable(): boolean;

@@ -477,7 +477,7 @@ Napi::Value Randperm(const Napi::CallbackInfo& info) {
 // are produced, and the SGD step.
 Napi::Value DdpTrainStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  StepArgs a = ParseStepArgs(info);
+  StepArgs a = ParseStepArgs(info, 8);
   std::shared_ptr<NativeProcessGroup> g = ProcessGroupWrap::From(info[5], "processGroup");
   const bool broadcastBuffers = info[6].ToBoolean().Value();
   const int64_t bucketBytes = info[7].IsNumber() ? info[7].As<Napi::Number>().Int64Value() : int64_t{25} << 20;
@@ -515,7 +515,7 @@ Napi::Value DdpTrainStep(const Napi::CallbackInfo& info) {
           phase = "optimizer step";
         };
         try {
-          return RunStep(*a.model, a.sgd.get(), a.inputs, a.labels, a.train, hooks);
+          return RunStep(*a.model, a.sgd.get(), a.inputs, a.labels, a.train, a.loss, hooks);
         } catch (const CollectiveError&) {
           throw;
         } catch (const std::exception& e) {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "async_call.h"
+#include "loss.h"
 #include "module.h"
 #include "sgd.h"
 #include "tensor.h"
@@ -19,8 +20,9 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   torch::Tensor logits = TensorWrap::From(info[0], "input");
   torch::Tensor labels = TensorWrap::From(info[1], "target");
   const bool grad = info.Length() < 3 || info[2].ToBoolean().Value();
+  LossOptions options = ParseLossOptions(info[3]);
   return RunCompute<torch::Tensor>(
-      env, grad, [logits, labels]() { return torch::nn::functional::cross_entropy(logits, labels); }, WrapTensor);
+      env, grad, [logits, labels, options]() { return tt::CrossEntropy(logits, labels, options); }, WrapTensor);
 }
 
 Napi::Value Stack(const Napi::CallbackInfo& info) {
@@ -40,11 +42,11 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
 }
 
 // One batch of train_model in one crossing: forward, loss and, when training,
-// backward and the optimizer step.
+// backward and the optimizer step. (model, optimizer | null, inputs, labels, train, criterionOptions)
 Napi::Value TrainStep(const Napi::CallbackInfo& info) {
-  StepArgs a = ParseStepArgs(info);
+  StepArgs a = ParseStepArgs(info, 5);
   return RunCompute<StepResult>(
-      info.Env(), a.train, [a]() { return RunStep(*a.model, a.sgd.get(), a.inputs, a.labels, a.train); }, StepResultToJs);
+      info.Env(), a.train, [a]() { return RunStep(*a.model, a.sgd.get(), a.inputs, a.labels, a.train, a.loss); }, StepResultToJs);
 }
 
 }  // namespace tt

@@ -4,6 +4,7 @@
 #include "async_call.h"
 #include "dtype.h"
 #include "module_mode.h"
+#include "registry.h"
 #include "tensor.h"
 
 namespace tt {
@@ -25,15 +26,32 @@ std::string Join(const std::string& prefix, const std::string& key) {
   return prefix.empty() ? key : prefix + "." + key;
 }
 
+Napi::Value LinearInfo(const Napi::CallbackInfo& info, const NativeModule& native, bool in) {
+  auto* linear = native.module->as<torch::nn::Linear>();
+  if (linear == nullptr) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), static_cast<double>(in ? linear->options.in_features() : linear->options.out_features()));
+}
+
 }  // namespace
+
+std::shared_ptr<NativeModule> MakeNativeModule(ModulePtr module, std::string head) {
+  auto native = std::make_shared<NativeModule>();
+  native->module = module;
+  native->head = std::move(head);
+  native->forward = [module](const torch::Tensor& x) { return Apply(*module, x); };
+  return native;
+}
 
 Napi::Function ModuleWrap::Define(Napi::Env env) {
   Napi::Function ctor = DefineClass(
       env, "NativeModule",
       {
-          StaticMethod<&ModuleWrap::NewResNet18>("resnet18"),
+          StaticMethod<&ModuleWrap::Create>("create"),
           StaticMethod<&ModuleWrap::NewLinear>("linear"),
+          StaticMethod<&ModuleWrap::ArchNames>("archNames"),
           InstanceAccessor<&ModuleWrap::Kind>("kind"),
+          InstanceAccessor<&ModuleWrap::Head>("head"),
+          InstanceMethod<&ModuleWrap::NamedChildren>("namedChildren"),
           InstanceAccessor<&ModuleWrap::InFeatures>("inFeatures"),
           InstanceAccessor<&ModuleWrap::OutFeatures>("outFeatures"),
           InstanceAccessor<&ModuleWrap::Training>("training"),
@@ -92,24 +110,43 @@ Napi::Object ModuleWrap::Wrap(Napi::Env env, std::shared_ptr<NativeModule> nativ
 
 ModuleWrap::ModuleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModuleWrap>(info) {
   if (info.Length() != 1 || !info[0].IsExternal()) {
-    throw TypeError(info.Env(), "Modules are made with tt.models.resnet18() or new tt.nn.Linear()");
+    throw TypeError(info.Env(), "Modules are made with tt.models.NAME() or new tt.nn.Linear()");
   }
   native_ = *info[0].As<Napi::External<std::shared_ptr<NativeModule>>>().Data();
 }
 
-// resnet18(numClasses)
-Napi::Value ModuleWrap::NewResNet18(const Napi::CallbackInfo& info) {
+// create(arch, options): a model by torchvision's name; options hold numbers and booleans.
+Napi::Value ModuleWrap::Create(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsNumber()) throw TypeError(env, "Expected a positive integer for numClasses");
-  const int64_t numClasses = info[0].As<Napi::Number>().Int64Value();
+  if (!info[0].IsString()) throw TypeError(env, "Expected a string for arch");
+  const std::string arch = info[0].As<Napi::String>().Utf8Value();
+  ArchOptions options;
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Object given = info[1].As<Napi::Object>();
+    Napi::Array keys = given.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); ++i) {
+      const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
+      Napi::Value value = given.Get(key);
+      if (value.IsNumber()) {
+        options.values[key] = value.As<Napi::Number>().DoubleValue();
+      } else if (value.IsBoolean()) {
+        options.values[key] = value.As<Napi::Boolean>().Value() ? 1 : 0;
+      } else if (!value.IsUndefined()) {
+        throw TypeError(env, "Expected a number or boolean for option " + key);
+      }
+    }
+  }
   return Guarded(env, [&]() -> Napi::Value {
-    auto native = std::make_shared<NativeModule>();
-    native->resnet = ResNet(numClasses);
-    native->module = native->resnet.ptr();
-    ResNet resnet = native->resnet;
-    native->forward = [resnet](const torch::Tensor& x) mutable { return resnet->forward(x); };
-    return Wrap(env, native);
+    Arch built = CreateArch(arch, options);
+    return Wrap(env, MakeNativeModule(built.module, built.head));
   });
+}
+
+Napi::Value ModuleWrap::ArchNames(const Napi::CallbackInfo& info) {
+  std::vector<std::string> names = tt::ArchNames();
+  Napi::Array out = Napi::Array::New(info.Env(), names.size());
+  for (size_t i = 0; i < names.size(); ++i) out.Set(static_cast<uint32_t>(i), Napi::String::New(info.Env(), names[i]));
+  return out;
 }
 
 // linear(inFeatures, outFeatures, bias)
@@ -120,28 +157,20 @@ Napi::Value ModuleWrap::NewLinear(const Napi::CallbackInfo& info) {
   const int64_t out = info[1].As<Napi::Number>().Int64Value();
   const bool bias = info.Length() < 3 || info[2].ToBoolean().Value();
   return Guarded(env, [&]() -> Napi::Value {
-    auto native = std::make_shared<NativeModule>();
-    native->linear = torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
-    native->module = native->linear.ptr();
-    torch::nn::Linear linear = native->linear;
-    native->forward = [linear](const torch::Tensor& x) mutable { return linear->forward(x); };
-    return Wrap(env, native);
+    return Wrap(env, MakeNativeModule(Dense(in, out, bias).ptr()));
   });
 }
 
-Napi::Value ModuleWrap::Kind(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), Native(info.Env()).resnet ? "ResNet" : "Linear");
+Napi::Value ModuleWrap::Kind(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), KindOf(*Native(info.Env()).module)); }
+
+Napi::Value ModuleWrap::Head(const Napi::CallbackInfo& info) {
+  if (Native(info.Env()).head.empty()) return info.Env().Undefined();
+  return Napi::String::New(info.Env(), Native(info.Env()).head);
 }
 
-Napi::Value ModuleWrap::InFeatures(const Napi::CallbackInfo& info) {
-  if (!Native(info.Env()).linear) return info.Env().Undefined();
-  return Napi::Number::New(info.Env(), static_cast<double>(Native(info.Env()).linear->options.in_features()));
-}
+Napi::Value ModuleWrap::InFeatures(const Napi::CallbackInfo& info) { return LinearInfo(info, Native(info.Env()), true); }
 
-Napi::Value ModuleWrap::OutFeatures(const Napi::CallbackInfo& info) {
-  if (!Native(info.Env()).linear) return info.Env().Undefined();
-  return Napi::Number::New(info.Env(), static_cast<double>(Native(info.Env()).linear->options.out_features()));
-}
+Napi::Value ModuleWrap::OutFeatures(const Napi::CallbackInfo& info) { return LinearInfo(info, Native(info.Env()), false); }
 
 Napi::Value ModuleWrap::Training(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), RecordedMode(Native(info.Env()).module));
@@ -199,39 +228,46 @@ Napi::Value ModuleWrap::StateDict(const Napi::CallbackInfo& info) {
   return Pairs(info.Env(), items);
 }
 
-// setChild(name, module): replaces a child, as `model.fc = nn.Linear(...)` does.
+// namedChildren(): [name, handle] for each direct child, in registration order.
+Napi::Value ModuleWrap::NamedChildren(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto children = Native(info.Env()).module->named_children();
+  Napi::Array out = Napi::Array::New(env, children.size());
+  for (size_t i = 0; i < children.size(); ++i) {
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, Napi::String::New(env, children[i].key()));
+    pair.Set(1u, Wrap(env, MakeNativeModule(children[i].value())));
+    out.Set(static_cast<uint32_t>(i), pair);
+  }
+  return out;
+}
+
+// setChild(path, module): replaces a submodule by dotted path, as `model.fc = nn.Linear(...)`
+// or `model.classifier[3] = ...` does; the model shares the given module's parameters.
 Napi::Value ModuleWrap::SetChild(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString()) throw TypeError(env, "Expected a string for name");
-  const std::string name = info[0].As<Napi::String>().Utf8Value();
-  std::shared_ptr<NativeModule> child = From(info[1], name);
-  if (!Native(info.Env()).resnet || name != "fc" || !child->linear) {
-    throw TypeError(env, "Only a ResNet's fc can be replaced, and only by a Linear");
-  }
+  if (!info[0].IsString()) throw TypeError(env, "Expected a string for path");
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::shared_ptr<NativeModule> child = From(info[1], path);
   // The tree must not change under a queued forward, and what follows this
   // call (parameters() for a new optimizer) must see the new child.
-  ResNet resnet = Native(info.Env()).resnet;
+  std::shared_ptr<torch::nn::Module> root = Native(info.Env()).module;
+  std::shared_ptr<torch::nn::Module> replacement = child->module;
   Guarded(env, [&] {
-    ComputeQueue::RunSync<bool>([resnet, child]() mutable {
-      resnet->fc = resnet->replace_module("fc", child->linear);
+    ComputeQueue::RunSync<bool>([root, path, replacement]() {
+      ReplaceAt(root, path, replacement);
       return true;
     });
   });
   return env.Undefined();
 }
 
-// child(name): a handle on a ResNet's current fc, sharing its parameters.
+// child(path): a handle on the submodule at a dotted path, sharing its parameters.
 Napi::Value ModuleWrap::Child(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Native(info.Env()).resnet || !info[0].IsString() || info[0].As<Napi::String>().Utf8Value() != "fc") {
-    throw TypeError(env, "Only a ResNet's fc child can be taken");
-  }
-  auto child = std::make_shared<NativeModule>();
-  child->linear = Native(info.Env()).resnet->fc;
-  child->module = child->linear.ptr();
-  torch::nn::Linear linear = child->linear;
-  child->forward = [linear](const torch::Tensor& x) mutable { return linear->forward(x); };
-  return Wrap(env, child);
+  if (!info[0].IsString()) throw TypeError(env, "Expected a string for path");
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  return Guarded(env, [&]() -> Napi::Value { return Wrap(env, MakeNativeModule(ChildAt(Native(info.Env()).module, path))); });
 }
 
 // forward(input, gradEnabled)
@@ -249,15 +285,16 @@ Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
 
 namespace tt {
 
-// features(input, gradEnabled): a ResNet's pooled features, without fc.
+// features(input, gradEnabled): a whole model's input to its classifier layer
+// (a ResNet's pooled 512 or 2048 numbers).
 Napi::Value ModuleWrap::Features(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Native(info.Env()).resnet) throw TypeError(env, "features() needs a ResNet");
+  auto layer = std::dynamic_pointer_cast<Layer>(Native(info.Env()).module);
+  if (!layer || Native(info.Env()).head.empty()) throw TypeError(env, "features() needs a whole model, not a " + KindOf(*Native(info.Env()).module));
   torch::Tensor input = TensorWrap::From(info[0], "input");
   const bool grad = info.Length() < 2 || info[1].ToBoolean().Value();
-  ResNet resnet = Native(info.Env()).resnet;
   return RunCompute<torch::Tensor>(
-      env, grad, [resnet, input]() mutable { return resnet->features(input); },
+      env, grad, [layer, input]() { return layer->features(input); },
       [](Napi::Env env, torch::Tensor& out) -> Napi::Value { return TensorWrap::Wrap(env, out); });
 }
 

@@ -1,5 +1,7 @@
-// Module: a JavaScript handle on a libtorch module (ResNet-18 or Linear).
-//   sync:  namedParameters(), stateDict(), train(), training, to(), child(), setChild(), inFeatures, outFeatures, dispose(), isDisposed
+// Module: a JavaScript handle on a libtorch module: a whole model built by
+// name (Module.create), a Linear, or any submodule of either.
+//   sync:  create(), linear(), archNames(), kind, head, namedParameters(), stateDict(), train(), training, to(),
+//          namedChildren(), child(), setChild(), inFeatures, outFeatures, dispose(), isDisposed
 //   async: forward(), features()
 #pragma once
 #include "torch_pch.h"
@@ -8,16 +10,18 @@
 #include <memory>
 #include <string>
 
-#include "resnet.h"
+#include "layers.h"
 
 namespace tt {
 
 struct NativeModule {
   std::shared_ptr<torch::nn::Module> module;
   std::function<torch::Tensor(const torch::Tensor&)> forward;
-  ResNet resnet{nullptr};
-  torch::nn::Linear linear{nullptr};
+  std::string head;  // a whole model's classifier path (fc, classifier.3); empty for parts of models
 };
+
+// A handle on `module`; submodules and whole models alike run through Apply.
+std::shared_ptr<NativeModule> MakeNativeModule(ModulePtr module, std::string head = "");
 
 class ModuleWrap : public Napi::ObjectWrap<ModuleWrap> {
  public:
@@ -27,11 +31,14 @@ class ModuleWrap : public Napi::ObjectWrap<ModuleWrap> {
   explicit ModuleWrap(const Napi::CallbackInfo& info);
 
  private:
-  static Napi::Value NewResNet18(const Napi::CallbackInfo& info);
+  static Napi::Value Create(const Napi::CallbackInfo& info);
   static Napi::Value NewLinear(const Napi::CallbackInfo& info);
+  static Napi::Value ArchNames(const Napi::CallbackInfo& info);
   static Napi::Object Wrap(Napi::Env env, std::shared_ptr<NativeModule> native);
 
   Napi::Value Kind(const Napi::CallbackInfo& info);
+  Napi::Value Head(const Napi::CallbackInfo& info);
+  Napi::Value NamedChildren(const Napi::CallbackInfo& info);
   Napi::Value InFeatures(const Napi::CallbackInfo& info);
   Napi::Value OutFeatures(const Napi::CallbackInfo& info);
   Napi::Value Training(const Napi::CallbackInfo& info);

@@ -6,11 +6,11 @@
 namespace tt {
 
 StepResult RunStep(NativeModule& model, Optimizer* sgd, const torch::Tensor& inputs, const torch::Tensor& labels, bool train,
-                   const StepHooks& hooks) {
+                   const LossOptions& lossOptions, const StepHooks& hooks) {
   if (train) sgd->ZeroGrad();
   if (hooks.beforeForward) hooks.beforeForward();
   torch::Tensor outputs = model.forward(inputs);
-  torch::Tensor loss = torch::nn::functional::cross_entropy(outputs, labels);
+  torch::Tensor loss = CrossEntropy(outputs, labels, lossOptions);
   if (train) {
     if (hooks.beforeBackward) hooks.beforeBackward();
     loss.backward();
@@ -30,7 +30,7 @@ Napi::Value StepResultToJs(Napi::Env env, StepResult& result) {
   return out;
 }
 
-StepArgs ParseStepArgs(const Napi::CallbackInfo& info) {
+StepArgs ParseStepArgs(const Napi::CallbackInfo& info, size_t lossIndex) {
   StepArgs a;
   a.model = ModuleWrap::From(info[0], "model");
   a.sgd = info[1].IsNull() ? nullptr : OptimizerWrap::From(info[1], "optimizer");
@@ -38,6 +38,9 @@ StepArgs ParseStepArgs(const Napi::CallbackInfo& info) {
   a.labels = TensorWrap::From(info[3], "labels");
   a.train = info[4].ToBoolean().Value();
   if (a.train && !a.sgd) throw TypeError(info.Env(), "Expected an optimizer for a training step");
+  a.loss = ParseLossOptions(info[lossIndex]);
+  // A step reports one loss and backward needs a scalar.
+  if (a.loss.reduction == "none") throw TypeError(info.Env(), "Expected reduction 'mean' or 'sum' for a training step, got 'none'");
   return a;
 }
 

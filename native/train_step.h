@@ -1,11 +1,12 @@
 // One batch of train_model, shared by the single-process and data-parallel
-// steps: forward, cross-entropy and, when training, backward and the SGD step.
+// steps: forward, the criterion's cross-entropy and, when training, backward and the SGD step.
 #pragma once
 #include "torch_pch.h"
 
 #include <functional>
 #include <memory>
 
+#include "loss.h"
 #include "module.h"
 #include "optimizer.h"
 
@@ -24,17 +25,19 @@ struct StepHooks {
 };
 
 StepResult RunStep(NativeModule& model, Optimizer* sgd, const torch::Tensor& inputs, const torch::Tensor& labels, bool train,
-                   const StepHooks& hooks = {});
+                   const LossOptions& loss, const StepHooks& hooks = {});
 
 Napi::Value StepResultToJs(Napi::Env env, StepResult& result);
 
-// The arguments both step bindings take first: (model, optimizer | null, inputs, labels, train).
+// The arguments both step bindings take first: (model, optimizer | null, inputs, labels, train),
+// and the criterion's options at `lossIndex`.
 struct StepArgs {
   std::shared_ptr<NativeModule> model;
   std::shared_ptr<Optimizer> sgd;  // any optimizer
   torch::Tensor inputs, labels;
   bool train = false;
+  LossOptions loss;
 };
-StepArgs ParseStepArgs(const Napi::CallbackInfo& info);
+StepArgs ParseStepArgs(const Napi::CallbackInfo& info, size_t lossIndex);
 
 }  // namespace tt

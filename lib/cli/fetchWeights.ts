@@ -4,7 +4,7 @@ import { CommandSpec, FlagTable, helpText, parseCommand } from "./flags";
 import { statusOf } from "./usage";
 
 const FLAGS = {
-  dir: { type: "string", value: "DIR", default: "$TORCH_TRANSFER_WEIGHTS_DIR, else the package's weights/", help: "the weights cache folder" },
+  dir: { type: "string", value: "DIR", default: "$TORCH_TRANSFER_WEIGHTS_DIR, else torch.hub's ~/.cache/torch/hub/checkpoints", help: "the weights cache folder" },
 } as const satisfies FlagTable;
 
 export const SPEC: CommandSpec<typeof FLAGS> = {

@@ -15,12 +15,14 @@ import { DataLoader } from "../data/dataLoader";
 import { DistributedSampler, ShardSampler } from "../distributed/sampler";
 import { datasetWithValTransform, Mode, tutorialData, tutorialModel } from "../train/tutorial";
 import { defaultWeightDecay, describeRecipe, OPTIMIZERS, RecipeSettings, recipeOptimizer, recipeScheduler, SCHEDULERS } from "../train/recipe";
+import { getHead, getModelWeights, listModels } from "../models/registry";
 import { phaseProgress, PhaseProgress } from "./progress";
 import { CommandSpec, FlagTable, helpText, parseCommand } from "./flags";
 import { intFlag, numberFlag, UsageError } from "./usage";
 
 // One entry per flag: --help, parsing and "did you mean" all read this table.
 const FLAGS = {
+  arch: { type: "string", value: "NAME", default: "resnet18", help: "the architecture, by torchvision's name (resnet50, mobilenet_v3_large, convnext_tiny, ...)" },
   data: { type: "string", value: "DIR", default: "data/hymenoptera_data, fetched when missing", help: "an ImageFolder root holding train/ and val/, one sub-folder per class" },
   epochs: { type: "string", value: "N", default: "25", help: "passes over the training set" },
   "batch-size": { type: "string", value: "N", default: "4", help: "images per training step" },
@@ -32,7 +34,7 @@ const FLAGS = {
   "warmup-epochs": { type: "string", value: "N", default: "0", help: "step, cosine: a linear warm-up from 1% of lr first; onecycle: the length of its rise" },
   "step-size": { type: "string", value: "N", default: "7", help: "StepLR: epochs between learning-rate decays" },
   gamma: { type: "string", value: "X", default: "0.1", help: "StepLR: the factor of each decay" },
-  weights: { type: "string", value: "imagenet|none|FILE", default: "imagenet", help: "starting weights: torchvision's ImageNet ones, random, or a file" },
+  weights: { type: "string", value: "DEFAULT|IMAGENET1K_V1|IMAGENET1K_V2|imagenet|none|FILE", default: "imagenet (the architecture's DEFAULT)", help: "starting weights: torchvision's ImageNet ones, random, or a file" },
   device: { type: "string", value: "cpu|cuda|cuda:N", default: "cuda:0 when there is one, else cpu", help: "where the model runs" },
   out: { type: "string", value: "DIR", default: "runs/finetune or runs/feature-extract" as string, help: "folder for model.safetensors, the checkpoint, history and report" },
   resume: { type: "string", value: "DIR", help: "continue the run saved in DIR (its settings, unless given again)" },
@@ -65,8 +67,8 @@ export function commandSpec(mode: Mode): CommandSpec<TrainFlags> {
     name,
     summary:
       mode === "finetune"
-        ? "Fine-tune every layer of a ResNet-18 with a new fc on an image folder, as PyTorch's transfer-learning tutorial does."
-        : "Freeze a ResNet-18 and train only a new fc on an image folder, as PyTorch's transfer-learning tutorial does.",
+        ? "Fine-tune every layer of a ResNet-18 (or --arch) with a new head on an image folder, as PyTorch's transfer-learning tutorial does."
+        : "Freeze a ResNet-18 (or --arch) and train only a new head on an image folder, as PyTorch's transfer-learning tutorial does.",
     flags: { ...flags, out: { ...FLAGS.out, default: `runs/${name}` } },
     examples: [
       `npm run ${name}`,
@@ -95,7 +97,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   const optimizerName = choiceFlag(flags.optimizer, "optimizer", OPTIMIZERS, previous?.optimizer ?? "sgd");
   const settings: RunSettings & RecipeSettings = {
     mode,
-    arch: "resnet18",
+    arch: flags.arch ?? previous?.arch ?? "resnet18",
     data: path.resolve(flags.data ?? previous?.data ?? path.join(ROOT, "data", "hymenoptera_data")),
     epochs: intFlag(flags.epochs, "epochs", previous?.epochs ?? 25),
     batchSize: intFlag(flags["batch-size"], "batch-size", previous?.batchSize ?? 4),
@@ -118,9 +120,17 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     throw new UsageError((err as Error).message);
   }
   const workers = intFlag(flags.workers, "workers", Math.max(2, require("os").availableParallelism()));
+  if (!listModels().includes(settings.arch)) throw new UsageError(`--arch: unknown architecture ${settings.arch} (one of ${listModels().join(", ")})`);
+  if (previous && (previous.arch ?? "resnet18") !== settings.arch) throw new UsageError(`${resumeDir} holds a ${previous.arch} run, not ${settings.arch}`);
   const weights = settings.weights === "none" ? null : settings.weights;
-  if (weights !== null && weights !== "imagenet" && weights !== "IMAGENET1K_V1" && !fs.existsSync(weights)) {
-    throw new UsageError(`--weights: ${weights} does not exist (use imagenet, none or a weights file)`);
+  const named = weights === null ? null : weights.toLowerCase() === "imagenet" ? "DEFAULT" : /^(DEFAULT|IMAGENET1K_V\d+)$/.test(weights) ? weights : null;
+  if (named) {
+    const known = getModelWeights(settings.arch);
+    if (!(named in known)) {
+      throw new UsageError(`--weights: ${settings.arch} has no ${named} weights (it has DEFAULT, ${known.members().map((w) => w.name).join(", ")})`);
+    }
+  } else if (weights !== null && !fs.existsSync(weights)) {
+    throw new UsageError(`--weights: ${weights} does not exist (use DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2, none or a weights file)`);
   }
   const out = path.resolve(resumeDir ?? flags.out ?? path.join(ROOT, "runs", command));
   if (!resumeDir && fs.existsSync(path.join(out, MODEL_FILE))) {
@@ -159,7 +169,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     throw new UsageError(`${resumeDir} was trained on classes [${resumed.state.classes.join(", ")}], but ${settings.data} has [${classNames.join(", ")}]`);
   }
 
-  const { model, trainable } = await tutorialModel(mode, classNames.length, resumed ? null : weights);
+  const { model, trainable } = await tutorialModel(mode, classNames.length, resumed ? null : weights, settings.arch);
   const dataloaders = world ? shardedLoaders(datasets, world, settings.batchSize, workers, settings.seed, resumed ? resumed.state.epoch + 1 : 0) : localLoaders;
   model.to(settings.device);
   const optimizer = recipeOptimizer(settings, trainable);
@@ -216,7 +226,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       train: await extractFeatures(model, probeSets.train, { numWorkers: workers, device: settings.device }),
       val: await extractFeatures(model, probeSets.val, { numWorkers: workers, device: settings.device }),
     };
-    const { bestAcc, history } = await trainLinearProbe(model.fc, optimizer, scheduler, cached, {
+    const { bestAcc, history } = await trainLinearProbe(getHead(model), optimizer, scheduler, cached, {
       numEpochs: settings.epochs, batchSize: settings.batchSize, seed: settings.seed, onEpoch: report,
     });
     const { save } = await import("../serialization");
@@ -324,7 +334,7 @@ function header(h: HeaderInfo): string {
     ["data", `${s.data} (train ${h.trainImages} images, val ${h.valImages} images)`],
     ["classes", `${h.classNames.length}: ${h.classNames.join(", ")}`],
     ["device", `${s.device}, ${getNumThreads()} threads${h.worldSize > 1 ? ` per process, ${h.worldSize} processes` : ""}, libtorch ${libtorchVersion()}`],
-    ["model", `${s.arch}, ${h.command === "finetune" ? "every layer trained" : "frozen but for a new fc"}`],
+    ["model", `${s.arch}, ${h.command === "finetune" ? "every layer trained" : "frozen but for a new head"}`],
     ["weights", h.weights],
     ["training", `${s.epochs} epochs, batch ${s.batchSize}, ${describeRecipe(s as RunSettings & RecipeSettings)}`],
     ["out", h.out],

@@ -6,7 +6,7 @@
 // totals are summed over ranks.
 import { checkBoolean, checkNumber, checkOptions, invalid, withCallerStack } from "../check";
 import { Module } from "../nn/module";
-import { addon, NativeSGD } from "../native";
+import { addon, NativeLossOptions, NativeSGD } from "../native";
 import { tensor, Tensor } from "../tensor";
 import { ProcessGroup } from "./processGroup";
 
@@ -59,7 +59,9 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
    * rank's BatchNorm statistics moved with its own last batch), then every
    * rank evaluates its own shard, however many batches that is.
    */
-  override runBatch(optimizer: NativeSGD | null, inputs: Tensor, labels: Tensor, train: boolean): Promise<{ loss: number; correct: number }> {
+  override runBatch(
+    optimizer: NativeSGD | null, inputs: Tensor, labels: Tensor, train: boolean, criterion?: NativeLossOptions,
+  ): Promise<{ loss: number; correct: number }> {
     const callSite = new Error();
     if (!train) {
       return this.queue.run(async () => {
@@ -67,14 +69,14 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
           await this.processGroup.queue.run(() => withCallerStack(addon.broadcastModule(this.native, this.processGroup.native), callSite));
           this.evalStale = false;
         }
-        return withCallerStack(addon.trainStep(this.native, null, inputs, labels, false), callSite);
+        return withCallerStack(addon.trainStep(this.native, null, inputs, labels, false, criterion), callSite);
       });
     }
     return this.processGroup.queue.run(() =>
       this.queue.run(async () => {
         await this.syncOnce();
         const step = addon.ddpTrainStep(
-          this.native, optimizer, inputs, labels, train, this.processGroup.native, this.broadcastBuffers, this.bucketBytes,
+          this.native, optimizer, inputs, labels, train, this.processGroup.native, this.broadcastBuffers, this.bucketBytes, criterion,
         );
         const result = await withCallerStack(step, callSite);
         this.evalStale = true;

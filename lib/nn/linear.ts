@@ -11,10 +11,10 @@ export class Linear extends Module {
   }
 
   /** @internal A handle on a Linear that already lives inside another module (a ResNet's fc). */
-  static fromNative(native: NativeModule): Linear {
+  static fromNative(native: NativeModule, queue = new SerialQueue()): Linear {
     const linear = Object.create(Linear.prototype) as { native: NativeModule; queue: SerialQueue };
     linear.native = native;
-    linear.queue = new SerialQueue();
+    linear.queue = queue;
     return linear as unknown as Linear;
   }
 
@@ -30,3 +30,5 @@ export class Linear extends Module {
     return `Linear(in_features=${this.inFeatures}, out_features=${this.outFeatures})`;
   }
 }
+
+Module.registerChildClass("Linear", Linear);

@@ -1,11 +1,48 @@
-// torch.nn.CrossEntropyLoss with mean reduction.
-import { withCallerStack } from "../check";
+// torch.nn.CrossEntropyLoss: per-class weights, label smoothing and the
+// reduction, as PyTorch defines them. trainModel's fused step applies the same
+// options, so what a criterion says is what training optimises.
+import { checkNumber, checkOptions, invalid, withCallerStack } from "../check";
 import { isGradEnabled } from "../grad";
-import { addon } from "../native";
+import { addon, NativeLossOptions } from "../native";
 import { checkTensor, Tensor } from "../tensor";
 
+export type Reduction = "mean" | "sum" | "none";
+
+export interface CrossEntropyLossOptions {
+  /** A manual rescaling weight for each class: a 1-D float Tensor of C values. */
+  weight?: Tensor | null;
+  /** In [0, 1]: how much of the target's mass is spread uniformly over the classes. */
+  labelSmoothing?: number;
+  reduction?: Reduction;
+}
+
 export class CrossEntropyLoss {
-  /** The mean cross-entropy of `input` logits [N, C] against int64 class indices `target` [N]. */
+  readonly weight: Tensor | null;
+  readonly labelSmoothing: number;
+  readonly reduction: Reduction;
+
+  constructor(options: CrossEntropyLossOptions = {}) {
+    const { weight = null, labelSmoothing = 0, reduction = "mean" } = checkOptions(
+      options, { weight: true, labelSmoothing: true, reduction: true }, "CrossEntropyLoss",
+    );
+    if (weight !== null) {
+      checkTensor(weight, "weight");
+      if (weight.shape.length !== 1 || (weight.dtype !== "float32" && weight.dtype !== "float64")) {
+        throw invalid("1-D float Tensor", "weight", weight);
+      }
+    }
+    this.weight = weight;
+    this.labelSmoothing = checkNumber(labelSmoothing, "labelSmoothing", { min: 0, max: 1 });
+    if (reduction !== "mean" && reduction !== "sum" && reduction !== "none") throw invalid('"mean", "sum" or "none"', "reduction", reduction);
+    this.reduction = reduction;
+  }
+
+  /** @internal What the native loss reads. */
+  get nativeOptions(): NativeLossOptions {
+    return { weight: this.weight, labelSmoothing: this.labelSmoothing, reduction: this.reduction };
+  }
+
+  /** The cross-entropy of `input` logits [N, C] against int64 class indices `target` [N]. */
   forward(input: Tensor, target: Tensor): Promise<Tensor> {
     checkTensor(input, "input");
     checkTensor(target, "target");
@@ -14,10 +51,22 @@ export class CrossEntropyLoss {
     if (target.shape.length !== 1 || target.shape[0] !== input.shape[0]) {
       throw new RangeError(`Expected target of shape [${input.shape[0]}] but received [${target.shape.join(", ")}]`);
     }
-    return withCallerStack(addon.crossEntropy(input, target, isGradEnabled()), new Error());
+    this.checkClasses(input.shape[1]);
+    return withCallerStack(addon.crossEntropy(input, target, isGradEnabled(), this.nativeOptions), new Error());
+  }
+
+  /** @internal A weight must have one entry per class. */
+  checkClasses(numClasses: number): void {
+    if (this.weight && this.weight.shape[0] !== numClasses) {
+      throw new RangeError(`Expected weight of shape [${numClasses}] (one per class) but received [${this.weight.shape.join(", ")}]`);
+    }
   }
 
   toString(): string {
-    return "CrossEntropyLoss()";
+    const parts: string[] = [];
+    if (this.weight) parts.push(`weight=[${this.weight.shape[0]}]`);
+    if (this.labelSmoothing) parts.push(`label_smoothing=${this.labelSmoothing}`);
+    if (this.reduction !== "mean") parts.push(`reduction=${this.reduction}`);
+    return `CrossEntropyLoss(${parts.join(", ")})`;
   }
 }

@@ -2,7 +2,7 @@
 import { checkBoolean, checkOptions, invalid, withCallerStack } from "../check";
 import { checkDevice } from "../device";
 import { isGradEnabled } from "../grad";
-import { addon, NativeModule, NativeSGD } from "../native";
+import { addon, NativeLossOptions, NativeModule, NativeSGD } from "../native";
 import { checkTensor, Tensor } from "../tensor";
 import { SerialQueue } from "./serial";
 
@@ -13,18 +13,74 @@ export interface LoadResult {
   unexpectedKeys: string[];
 }
 
+/** What wraps a submodule handle: Linear registers itself so that `model.fc` is a Linear. */
+const childClasses = new Map<string, { fromNative(native: NativeModule, queue: SerialQueue): Module }>();
+
 export class Module {
   /** @internal */
   readonly native: NativeModule;
   /**
    * @internal Serialises multi-step work that must not interleave, such as a
    * data-parallel step's collectives. Single native calls need no queue: they
-   * run on the native compute queue in call order.
+   * run on the native compute queue in call order. Shared by a model and every
+   * handle on its submodules.
    */
-  readonly queue = new SerialQueue();
+  readonly queue: SerialQueue;
 
-  protected constructor(native: NativeModule) {
+  protected constructor(native: NativeModule, queue = new SerialQueue()) {
     this.native = native;
+    this.queue = queue;
+    defineChildAccessors(this);
+  }
+
+  /** @internal A handle on a submodule of a model, sharing its parameters and its queue. */
+  static wrap(native: NativeModule, queue: SerialQueue): Module {
+    const cls = childClasses.get(native.kind);
+    return cls ? cls.fromNative(native, queue) : new Module(native, queue);
+  }
+
+  /** @internal */
+  static registerChildClass(kind: string, cls: { fromNative(native: NativeModule, queue: SerialQueue): Module }): void {
+    childClasses.set(kind, cls);
+  }
+
+  /** torchvision's class name of this module: ResNet, Bottleneck, Sequential, Conv2d, Linear, ... */
+  get kind(): string {
+    return this.native.kind;
+  }
+
+  /** The direct children with their names, in registration order (named_children()). */
+  namedChildren(): [string, Module][] {
+    return this.native.namedChildren().map(([name, child]) => [name, Module.wrap(child, this.queue)]);
+  }
+
+  children(): Module[] {
+    return this.namedChildren().map(([, m]) => m);
+  }
+
+  /** This module and every submodule, depth first, with dotted names ("" for this one), as named_modules() gives them. */
+  namedModules(prefix = ""): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, child] of this.namedChildren()) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+    return out;
+  }
+
+  modules(): Module[] {
+    return this.namedModules().map(([, m]) => m);
+  }
+
+  /** The submodule at a dotted path ("layer4.1.conv2", "classifier.3"), as get_submodule() finds it. */
+  getSubmodule(target: string): Module {
+    if (typeof target !== "string") throw invalid("dotted path string", "target", target);
+    if (target === "") return this;
+    return Module.wrap(this.native.child(target), this.queue);
+  }
+
+  /** Replaces the submodule at a dotted path, as assigning `model.classifier[3] = ...` does in PyTorch. */
+  setSubmodule(target: string, module: Module): void {
+    if (typeof target !== "string" || target === "") throw invalid("dotted path string", "target", target);
+    if (!(module instanceof Module)) throw invalid("Module", target, module);
+    this.native.setChild(target, module.native);
   }
 
   /**
@@ -112,8 +168,10 @@ export class Module {
    * forward, cross-entropy, and when training, backward and the optimizer step.
    * Wrappers such as data-parallel training override it.
    */
-  runBatch(optimizer: NativeSGD | null, inputs: Tensor, labels: Tensor, train: boolean): Promise<{ loss: number; correct: number }> {
-    return addon.trainStep(this.native, optimizer, inputs, labels, train);
+  runBatch(
+    optimizer: NativeSGD | null, inputs: Tensor, labels: Tensor, train: boolean, criterion?: NativeLossOptions,
+  ): Promise<{ loss: number; correct: number }> {
+    return addon.trainStep(this.native, optimizer, inputs, labels, train, criterion);
   }
 
   /** @internal Sums per-phase totals (loss, correct, images) across workers; one worker has nothing to add. */
@@ -126,6 +184,23 @@ export class Module {
     checkTensor(input, "input");
     const grad = isGradEnabled();
     return withCallerStack(this.native.forward(input, grad), new Error());
+  }
+}
+
+/**
+ * Attribute access to children as torchvision names them (`model.layer4`,
+ * `model.classifier[3]`): reading gives a handle on the child, assigning a
+ * Module replaces it. Names a class already defines (ResNet's typed `fc`) are left to it.
+ */
+function defineChildAccessors(module: Module): void {
+  for (const [name] of module.native.namedChildren()) {
+    if (name in module) continue;
+    Object.defineProperty(module, name, {
+      enumerable: true,
+      configurable: true,
+      get: () => Module.wrap(module.native.child(name), module.queue),
+      set: (value: unknown) => module.setSubmodule(name, value as Module),
+    });
   }
 }
 

@@ -17,7 +17,8 @@ export const HISTORY_FILE = "history.json";
 
 export interface RunSettings {
   mode: string;
-  arch: "resnet18";
+  /** torchvision's architecture name (resnet18, resnet50, ...): predict and loadClassifier rebuild it. */
+  arch: string;
   data: string;
   epochs: number;
   batchSize: number;
@@ -58,7 +59,10 @@ export function parseModelMetadata(file: string, raw: Record<string, string> | u
   }
   const classes = JSON.parse(raw.classes) as unknown;
   if (!Array.isArray(classes) || !classes.every((c) => typeof c === "string")) throw new Error(`${file}: class names are not a list of strings`);
-  return { classes, settings: raw.settings ? JSON.parse(raw.settings) : {}, bestValAcc: raw.bestValAcc ? Number(raw.bestValAcc) : undefined };
+  const settings = raw.settings ? JSON.parse(raw.settings) : {};
+  // Files written before the arch was recorded are all ResNet-18s.
+  settings.arch = raw.arch ?? settings.arch ?? "resnet18";
+  return { classes, settings, bestValAcc: raw.bestValAcc ? Number(raw.bestValAcc) : undefined };
 }
 
 export interface CheckpointState {

@@ -8,11 +8,11 @@ import { DataLoader } from "../data/dataLoader";
 import { Dataset } from "../data/dataLoader";
 import { noGrad } from "../grad";
 import { Generator as RandomGenerator } from "../random";
-import { ResNet } from "../models/resnet";
 import { addon } from "../native";
 import { Linear } from "../nn/linear";
 import { LRScheduler } from "../optim/lrScheduler";
 import { Optimizer } from "../optim/optimizer";
+import { Module } from "../nn/module";
 import { tensor, Tensor } from "../tensor";
 import { cloneStateDict, disposeStateDict } from "./stateDicts";
 import { EpochRecord, Phase } from "./trainModel";
@@ -24,7 +24,7 @@ export interface FeatureSet {
 }
 
 /** Runs `model`'s backbone over a data set once, in eval mode. */
-export async function extractFeatures(model: ResNet, dataset: Dataset, { batchSize = 32, numWorkers, device = "cpu" }: { batchSize?: number; numWorkers?: number; device?: string }): Promise<FeatureSet> {
+export async function extractFeatures(model: Module, dataset: Dataset, { batchSize = 32, numWorkers, device = "cpu" }: { batchSize?: number; numWorkers?: number; device?: string }): Promise<FeatureSet> {
   const wasTraining = model.training;
   model.eval();
   const chunks: Float32Array[] = [];

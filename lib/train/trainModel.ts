@@ -97,6 +97,8 @@ export async function trainModel<M extends Module>(
 ): Promise<TrainResult<M>> {
   if (!(model instanceof Module)) throw invalid("Module", "model", model);
   if (!(criterion instanceof CrossEntropyLoss)) throw invalid("CrossEntropyLoss", "criterion", criterion);
+  // The tutorial's running loss multiplies each batch's loss by its size: a per-sample loss has no single value.
+  if (criterion.reduction === "none") throw invalid('a criterion with reduction "mean" or "sum"', "criterion", criterion.toString());
   if (!(optimizer instanceof Optimizer)) throw invalid("Optimizer (SGD, Adam or AdamW)", "optimizer", optimizer);
   if (scheduler !== null && !(scheduler instanceof LRScheduler) && !(scheduler instanceof ReduceLROnPlateau)) {
     throw invalid("learning-rate scheduler or null", "scheduler", scheduler);
@@ -126,7 +128,7 @@ export async function trainModel<M extends Module>(
   try {
     for (let epoch = resume?.startEpoch ?? 0; epoch < numEpochs; epoch++) {
       for (const phase of ["train", "val"] as const) {
-        const record = await runPhase(model, optimizer, dataloaders[phase], phase, epoch, device, onBatch, signal, history.length / 2, batchScheduler);
+        const record = await runPhase(model, criterion, optimizer, dataloaders[phase], phase, epoch, device, onBatch, signal, history.length / 2, batchScheduler);
         if (phase === "train" && scheduler instanceof LRScheduler && !batchScheduler) scheduler.step();
         if (phase === "val" && scheduler instanceof ReduceLROnPlateau) scheduler.step(plateauMetric === "valLoss" ? record.loss : record.acc);
         history.push(record);
@@ -149,6 +151,7 @@ export async function trainModel<M extends Module>(
 
 async function runPhase(
   model: Module,
+  criterion: CrossEntropyLoss,
   optimizer: Optimizer,
   loader: BatchSource,
   phase: Phase,
@@ -169,9 +172,9 @@ async function runPhase(
     const n = inputs.shape[0];
     const onDevice = device === "cpu" ? [inputs, labels] : [inputs.to(device), labels.to(device)];
     try {
-      // One crossing per batch: forward, loss, backward and the optimizer step in C++.
+      // One crossing per batch: forward, the criterion's loss, backward and the optimizer step in C++.
       const { loss, correct } = await withGradEnabled(phase === "train", () =>
-        model.runBatch(phase === "train" ? optimizer.native : null, onDevice[0], onDevice[1], phase === "train"),
+        model.runBatch(phase === "train" ? optimizer.native : null, onDevice[0], onDevice[1], phase === "train", criterion.nativeOptions),
       );
       runningLoss += loss * n;
       corrects += correct;
@@ -193,11 +196,13 @@ async function runPhase(
   return { epoch, phase, loss: runningLoss / images, acc: corrects / images, seconds, images };
 }
 
-/** Evaluates `model` on `loader` without training, as the val phase does. */
-export async function evaluate(model: Module, loader: BatchSource, device = "cpu"): Promise<{ loss: number; acc: number; images: number }> {
+/** Evaluates `model` on `loader` without training, as the val phase does (plain cross-entropy unless `criterion` is given). */
+export async function evaluate(
+  model: Module, loader: BatchSource, device = "cpu", criterion = new CrossEntropyLoss(),
+): Promise<{ loss: number; acc: number; images: number }> {
   const wasTraining = model.training;
   try {
-    const r = await noGrad(() => runPhase(model, null as unknown as Optimizer, loader, "val", 0, checkDevice(device), undefined, undefined, 0));
+    const r = await noGrad(() => runPhase(model, criterion, null as unknown as Optimizer, loader, "val", 0, checkDevice(device), undefined, undefined, 0));
     return { loss: r.loss, acc: r.acc, images: r.images };
   } finally {
     model.train(wasTraining);

@@ -3,11 +3,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { DataLoader } from "../data/dataLoader";
 import { ImageFolder } from "../datasets/imageFolder";
-import { Linear } from "../nn/linear";
-import { resnet18, ResNet } from "../models/resnet";
+import { getModel, replaceHead } from "../models/registry";
+import { Module } from "../nn/module";
 import { SGD } from "../optim/sgd";
-import * as T from "../transforms";
 import { Tensor } from "../tensor";
+import * as T from "../transforms";
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
@@ -54,18 +54,19 @@ export function datasetWithValTransform(root: string): ImageFolder<Tensor> {
 }
 
 /**
- * The tutorial's model for a mode: ResNet-18 with a new fc of `numClasses`
- * outputs; for feature extraction every other parameter is frozen and only fc
- * is given to the optimizer.
+ * The tutorial's model for a mode: `arch` (ResNet-18 by default) with a new
+ * classifier layer of `numClasses` outputs; for feature extraction every other
+ * parameter is frozen and only the head is given to the optimizer.
  */
-export async function tutorialModel(mode: Mode, numClasses: number, weights: string | null): Promise<{ model: ResNet; trainable: ReturnType<ResNet["parameters"]> }> {
-  const model = weights === null ? resnet18() : await resnet18({ weights });
+export async function tutorialModel(
+  mode: Mode, numClasses: number, weights: string | null, arch = "resnet18",
+): Promise<{ model: Module; trainable: Tensor[] }> {
+  const model = await getModel(arch, { weights });
   if (mode === "feature-extract") for (const p of model.parameters()) p.requiresGrad = false;
-  const fc = new Linear(model.fc.inFeatures, numClasses);
-  model.fc = fc;
-  return { model, trainable: mode === "feature-extract" ? fc.parameters() : model.parameters() };
+  const head = replaceHead(model, numClasses);
+  return { model, trainable: mode === "feature-extract" ? head.parameters() : model.parameters() };
 }
 
-export function tutorialOptimizer(params: ReturnType<ResNet["parameters"]>, lr: number, momentum: number): SGD {
+export function tutorialOptimizer(params: Tensor[], lr: number, momentum: number): SGD {
   return new SGD(params, { lr, momentum });
 }

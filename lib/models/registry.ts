@@ -1,0 +1,80 @@
+// Every architecture by torchvision's name: its builder and its weights enum.
+// Callers look a model up here (getModel, --arch) and never switch on names;
+// adding a model is a line below and one in native/registry.cc.
+import { invalid } from "../check";
+import { Linear } from "../nn/linear";
+import { Module } from "../nn/module";
+import type { ModelOptions } from "./build";
+import * as convnext from "./convnext";
+import * as mobilenetv3 from "./mobilenetv3";
+import * as resnet from "./resnet";
+import type { AnyWeightsEnum, Weights } from "./weightsEnum";
+
+interface Entry {
+  build: (options?: ModelOptions) => Module | Promise<Module>;
+  weights: AnyWeightsEnum;
+}
+
+const MODELS: Record<string, Entry> = {
+  resnet18: { build: resnet.resnet18, weights: resnet.ResNet18_Weights },
+  resnet34: { build: resnet.resnet34, weights: resnet.ResNet34_Weights },
+  resnet50: { build: resnet.resnet50, weights: resnet.ResNet50_Weights },
+  resnet101: { build: resnet.resnet101, weights: resnet.ResNet101_Weights },
+  resnet152: { build: resnet.resnet152, weights: resnet.ResNet152_Weights },
+  resnext50_32x4d: { build: resnet.resnext50_32x4d, weights: resnet.ResNeXt50_32X4D_Weights },
+  wide_resnet50_2: { build: resnet.wide_resnet50_2, weights: resnet.Wide_ResNet50_2_Weights },
+  mobilenet_v3_large: { build: mobilenetv3.mobilenet_v3_large, weights: mobilenetv3.MobileNet_V3_Large_Weights },
+  mobilenet_v3_small: { build: mobilenetv3.mobilenet_v3_small, weights: mobilenetv3.MobileNet_V3_Small_Weights },
+  convnext_tiny: { build: convnext.convnext_tiny, weights: convnext.ConvNeXt_Tiny_Weights },
+};
+
+/** The registered architecture names, sorted (torchvision's list_models). */
+export function listModels(): string[] {
+  return Object.keys(MODELS).sort();
+}
+
+function entry(name: string): Entry {
+  if (typeof name !== "string" || !Object.prototype.hasOwnProperty.call(MODELS, name)) {
+    throw invalid(`one of ${listModels().join(", ")}`, "arch", name);
+  }
+  return MODELS[name];
+}
+
+/** A model by name, as torchvision's get_model(name, **config) builds it; a Promise when weights are given. */
+export function getModel(name: string, options: ModelOptions = {}): Module | Promise<Module> {
+  return entry(name).build(options);
+}
+
+/** The weights enum of an architecture (torchvision's get_model_weights). */
+export function getModelWeights(name: string): AnyWeightsEnum {
+  return entry(name).weights;
+}
+
+/** The weights enum member a name gives for an architecture ("IMAGENET1K_V2", "DEFAULT"), or undefined. */
+export function getWeight(name: string, weightsName: string): Weights | undefined {
+  return (getModelWeights(name) as unknown as Record<string, Weights | undefined>)[weightsName];
+}
+
+function headPath(model: Module): string {
+  if (!(model instanceof Module)) throw invalid("Module", "model", model);
+  const path = model.native.head;
+  if (!path) throw new TypeError(`Expected a whole model (tt.models.NAME()) but received a ${model.kind}`);
+  return path;
+}
+
+/** The classifier layer of a model, wherever its architecture keeps it (fc, classifier.3, heads.head). */
+export function getHead(model: Module): Linear {
+  return model.getSubmodule(headPath(model)) as Linear;
+}
+
+/**
+ * Swaps a model's classifier layer for a new Linear with `numClasses` outputs
+ * (timm's reset_classifier), torchvision's default initialisation; returns it.
+ */
+export function replaceHead(model: Module, numClasses: number): Linear {
+  const path = headPath(model);
+  const old = getHead(model);
+  const head = new Linear(old.inFeatures, numClasses);
+  model.setSubmodule(path, head);
+  return head;
+}

@@ -1,14 +1,14 @@
 // torch-transfer: PyTorch's transfer-learning tutorial for Node.js.
 export { tensor, stack, isTensor, Tensor } from "./tensor";
 export type { DtypeName, TypedArray } from "./native";
-export { cuda, setNumThreads, getNumThreads, manualSeed, libtorchVersion } from "./runtime";
+export { cuda, setNumThreads, getNumThreads, manualSeed, getRngState, setRngState, libtorchVersion } from "./runtime";
 export { noGrad, withGradEnabled, isGradEnabled, setGradEnabled } from "./grad";
 export { load, save, loadSafetensors, loadSafetensorsMetadata } from "./serialization";
 export { download, resolveWeights, fetchData } from "./hub";
 export * as transforms from "./transforms";
 export * as datasets from "./datasets";
-export { DataLoader, decodeImage } from "./data";
-export type { RgbImage, Dataset, DataLoaderOptions } from "./data";
+export { DataLoader, decodeImage, checkImages } from "./data";
+export type { RgbImage, Dataset, DataLoaderOptions, BadImage } from "./data";
 export { Generator, setTransformSeed } from "./random";
 export * as models from "./models";
 export * as nn from "./nn";

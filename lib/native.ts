@@ -98,6 +98,8 @@ export interface Addon {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   manualSeed(seed: number): void;
+  getRngState(): Uint8Array;
+  setRngState(state: Uint8Array): void;
   libtorchVersion(): string;
   readonly allocatorTuned: boolean;
 }

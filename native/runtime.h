@@ -10,5 +10,7 @@ Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info);   // sync
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info);     // sync
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info);     // sync
 Napi::Value ManualSeed(const Napi::CallbackInfo& info);        // sync
+Napi::Value GetRngState(const Napi::CallbackInfo& info);       // sync
+Napi::Value SetRngState(const Napi::CallbackInfo& info);       // sync
 Napi::Value Version(const Napi::CallbackInfo& info);           // sync
 }  // namespace tt

@@ -13,6 +13,8 @@ export interface ImageFolderOptions {
   transform?: Transform;
   /** "raise" (default): a file that cannot be decoded rejects get(). "skip": see ImageFolder.get. */
   onError?: "raise" | "skip";
+  /** torchvision's is_valid_file: which files are samples, in place of the extension check. */
+  isValidFile?: (path: string) => boolean;
 }
 
 export function hasImageExtension(file: string): boolean {
@@ -50,12 +52,13 @@ export class ImageFolder {
   readonly onError: "raise" | "skip";
   private readonly broken = new Set<number>();
 
-  constructor(root: string, { transform, onError = "raise" }: ImageFolderOptions = {}) {
+  constructor(root: string, { transform, onError = "raise", isValidFile = hasImageExtension }: ImageFolderOptions = {}) {
     this.root = checkString(root, "root");
     if (transform !== undefined && (transform === null || typeof transform.forward !== "function")) {
       throw invalid("transform (an object with forward())", "transform", transform);
     }
     if (onError !== "raise" && onError !== "skip") throw invalid('"raise" or "skip"', "onError", onError);
+    if (typeof isValidFile !== "function") throw invalid("function (path) => boolean", "isValidFile", isValidFile);
     this.transform = transform;
     this.onError = onError;
     this.classes = findClasses(root);
@@ -63,7 +66,7 @@ export class ImageFolder {
     this.samples = [];
     const empty: string[] = [];
     this.classes.forEach((cls, label) => {
-      const files = walkFiles(pyJoin(root, cls)).filter(hasImageExtension);
+      const files = walkFiles(pyJoin(root, cls)).filter((f) => isValidFile(f));
       if (files.length === 0) empty.push(cls);
       for (const file of files) this.samples.push([file, label]);
     });
@@ -78,6 +81,11 @@ export class ImageFolder {
 
   get length(): number {
     return this.samples.length;
+  }
+
+  /** With onError "skip": the files skipped so far, in sample order. */
+  get skippedFiles(): string[] {
+    return [...this.broken].sort((a, b) => a - b).map((i) => this.samples[i][0]);
   }
 
   /**

@@ -8,6 +8,7 @@ import { StateDict } from "../nn/module";
 import { SGD } from "../optim/sgd";
 import { StepLR } from "../optim/stepLR";
 import { Tensor } from "../tensor";
+import { RngState } from "./rngState";
 import { EpochRecord } from "./trainModel";
 
 export const MODEL_FILE = "model.safetensors";
@@ -62,6 +63,8 @@ export interface CheckpointState {
   scheduler: ReturnType<StepLR["stateDict"]>;
   classes: string[];
   settings: RunSettings;
+  /** Absent in checkpoints written before resumes were exact, and in the one saved before any epoch. */
+  rng?: RngState;
 }
 
 export async function saveCheckpoint(
@@ -99,8 +102,32 @@ export async function loadCheckpoint(dir: string): Promise<{ state: CheckpointSt
   return { state: JSON.parse(meta.state) as CheckpointState, model, best, momentum };
 }
 
+/**
+ * What an --out folder holds: "empty"; "no-epoch", a run that stopped before
+ * its first epoch ended (the starting weights in model.safetensors, at most the
+ * starting point's checkpoint, no history); or "epochs", whole epochs to keep.
+ */
+export async function runFolderState(dir: string): Promise<"empty" | "no-epoch" | "epochs"> {
+  const has = (name: string) => fs.existsSync(path.join(dir, name));
+  if (has(CHECKPOINT_FILE)) {
+    const { loadSafetensorsMetadata } = await import("../serialization");
+    const meta = await loadSafetensorsMetadata(path.join(dir, CHECKPOINT_FILE)).catch(() => undefined);
+    const epoch = meta?.state ? (JSON.parse(meta.state) as CheckpointState).epoch : 0;
+    return epoch < 0 && !has(HISTORY_FILE) ? "no-epoch" : "epochs";
+  }
+  if (!has(MODEL_FILE)) return "empty";
+  // A --cache-features run keeps no checkpoint, but its history says it finished.
+  return has(HISTORY_FILE) ? "epochs" : "no-epoch";
+}
+
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
-  await fs.promises.writeFile(tmp, JSON.stringify(value, null, 2) + "\n");
-  await fs.promises.rename(tmp, file);
+  try {
+    await fs.promises.writeFile(tmp, JSON.stringify(value, null, 2) + "\n");
+    await fs.promises.rename(tmp, file);
+  } catch (err) {
+    // A full disk must not leave half a file behind, nor a message without the file's name.
+    await fs.promises.rm(tmp, { force: true });
+    throw new Error(`cannot write ${file}: ${(err as Error).message}`);
+  }
 }

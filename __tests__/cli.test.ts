@@ -66,7 +66,64 @@ describe.each(["finetune", "featureExtract"])("%s", (command) => {
     expect(["ants", "bees"]).toContain(prediction.label);
     expect(prediction.probability).toBeGreaterThanOrEqual(0.5);
     expect(prediction.topk[0].probability).toBeLessThanOrEqual(1);
+
+    // The run folder stands for its model; a folder of images is searched recursively.
+    const csv = path.join(tmp, `${command}.csv`);
+    const many = run("predict", ["--model", out, "--topk", "2", "--csv", csv, path.join(small, "val")]);
+    expect(many.stderr).toBe("");
+    expect(many.status).toBe(0);
+    const rows = fs.readFileSync(csv, "utf8").trim().split("\n").map((l) => l.split(","));
+    expect(rows[0]).toEqual(["image", "label", "probability", "label2", "probability2"]);
+    const expected = ["ants", "bees"].flatMap((c) => fs.readdirSync(path.join(small, "val", c)).sort().map((f) => `${small}/val/${c}/${f}`));
+    expect(rows.slice(1).map((r) => r[0])).toEqual(expected);
+    for (const r of rows.slice(1)) {
+      expect([r[1], r[3]].sort()).toEqual(["ants", "bees"]);
+      expect(Number(r[2]) + Number(r[4])).toBeCloseTo(1, 5); // two classes' softmax in float32
+    }
+    expect(many.stdout.trim().split("\n")).toHaveLength(expected.length + 1);
+    expect(many.stdout).toContain(`Wrote ${expected.length} predictions to ${csv}`);
   });
+});
+
+test("without --json, a header names the data, classes, device, threads, libtorch and weights before training, and epochs count from 1", () => {
+  const out = path.join(tmp, "header-run");
+  const r = run("finetune", ["--data", small, "--epochs", "1", "--weights", "none", "--out", out, "--no-report"]);
+  expect(r.status).toBe(0);
+  const lines = r.stdout.split("\n");
+  expect(lines.slice(0, 7)).toEqual([
+    `data     ${small} (train 8 images, val 8 images)`,
+    "classes  2: ants, bees",
+    expect.stringMatching(new RegExp(`^device   cpu, \\d+ threads, libtorch ${tt.libtorchVersion().replace(/[.+]/g, "\\$&")}$`)),
+    "model    resnet18, every layer trained",
+    "weights  none (random initialisation)",
+    "training 1 epochs, batch 4, SGD(lr 0.001, momentum 0.9), StepLR(7, 0.1)",
+    `out      ${out}`,
+  ]);
+  expect(lines[7]).toMatch(/^epoch 1\/1 train loss \d+\.\d{4} acc \d\.\d{4}/);
+  expect(lines[8]).toMatch(/^epoch 1\/1 val   loss/);
+});
+
+test("a missing image says no such file; predict refuses a folder with no images", () => {
+  const model = path.join(tmp, "finetune-run");
+  const missing = run("predict", ["--model", model, path.join(tmp, "nope.jpg")]);
+  expect(missing.status).toBe(2);
+  expect(missing.stderr).toBe(`predict: no such file: ${path.join(tmp, "nope.jpg")}\n`);
+  const bare = path.join(tmp, "no-images");
+  fs.mkdirSync(path.join(bare, "sub"), { recursive: true });
+  fs.writeFileSync(path.join(bare, "sub", "notes.txt"), "not an image");
+  const none = run("predict", ["--model", model, bare]);
+  expect(none.status).toBe(2);
+  expect(none.stderr).toMatch(/no-images is a folder with no images in it/);
+});
+
+test("--help of every command shows each flag with a description and examples, and exits 0", () => {
+  for (const name of ["finetune", "featureExtract", "predict", "showBatch", "fetchData", "fetchWeights"]) {
+    const r = run(name, ["--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: npm run [a-z-]+ -- \[options\]/);
+    expect(r.stdout).toMatch(/\n {2}-h, --help +show this help and exit\n/);
+    expect(r.stdout).toMatch(/\nexamples:\n {2}npm run /);
+  }
 });
 
 test("--resume continues a run from its checkpoint", () => {
@@ -142,7 +199,10 @@ describe("refusals: one line, exit 2 for usage, nothing saved is lost", () => {
     [["--epochs", "many"], 2, /--epochs expects an integer of at least 1, got "many"/],
     [["--lr=-1"], 2, /--lr expects a number above 0, got "-1"/],
     [["--device", "cuda:0"], 2, /cuda:0.*(needs CUDA|does not exist)/],
-    [["--bogus"], 2, /Unknown option '--bogus'/],
+    [["--bogus"], 2, /unknown option --bogus \(see --help\)/],
+    [["--epoch", "1"], 2, /unknown option --epoch; did you mean --epochs\?/],
+    [["--epochs", "-1"], 2, /--epochs expects an integer of at least 1, got "-1"/],
+    [["--lr", "-0.1"], 2, /--lr expects a number above 0, got "-0.1"/],
   ])("%j", (args, status, message) => {
     const r = run("finetune", [...(args as string[]), "--weights", "none", "--data", (args as string[]).includes("--data") ? (args as string[])[1] : small]);
     expect(r.status).toBe(status);
@@ -156,8 +216,17 @@ describe("refusals: one line, exit 2 for usage, nothing saved is lost", () => {
     fs.mkdirSync(path.join(odd, "val", "wasps"));
     fs.symlinkSync(path.join(odd, "val", "ants", fs.readdirSync(path.join(odd, "val", "ants"))[0]), path.join(odd, "val", "wasps", "a.jpg"));
     const r = run("finetune", ["--data", odd, "--weights", "none", "--epochs", "1"]);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/train and val have different classes/);
+  });
+
+  test("a data folder without val/ is a usage error", () => {
+    const noVal = path.join(tmp, "no-val");
+    subset(noVal, 1);
+    fs.rmSync(path.join(noVal, "val"), { recursive: true });
+    const r = run("finetune", ["--data", noVal, "--weights", "none", "--epochs", "1"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`finetune: data folder ${noVal} has no val/ folder (expected ${path.join(noVal, "val")})\n`);
   });
 
   test("an empty class", () => {
@@ -166,7 +235,7 @@ describe("refusals: one line, exit 2 for usage, nothing saved is lost", () => {
     fs.mkdirSync(path.join(empty, "train", "wasps"));
     fs.mkdirSync(path.join(empty, "val", "wasps"));
     const r = run("finetune", ["--data", empty, "--weights", "none", "--epochs", "1"]);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/Found no valid file for the classes wasps/);
   });
 
@@ -190,7 +259,7 @@ describe("refusals: one line, exit 2 for usage, nothing saved is lost", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/three-classes\.safetensors names 3 classes but its fc\.weight has 2 outputs/);
     const missing = run("predict", ["--model", path.join(tmp, "nonexistent.safetensors"), "x.jpg"]);
-    expect(missing.status).toBe(1);
-    expect(missing.stderr).toMatch(/nonexistent\.safetensors/);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toBe(`predict: --model: no such file: ${path.join(tmp, "nonexistent.safetensors")}\n`);
   });
 });

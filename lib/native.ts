@@ -8,21 +8,25 @@ export type DtypeName =
 export type TypedArray =
   | Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
 
-export interface NativeTensor {
+/** A tensor: libtorch's, held by the addon. Its memory is freed by dispose(). */
+export interface Tensor {
   readonly shape: number[];
   readonly dtype: DtypeName;
   readonly device: string;
   readonly isDisposed: boolean;
   requiresGrad: boolean;
-  readonly grad: NativeTensor | null;
-  to(device: string, dtype?: DtypeName): NativeTensor;
-  copy_(source: NativeTensor): NativeTensor;
-  detach(): NativeTensor;
+  readonly grad: Tensor | null;
+  to(device: string, dtype?: DtypeName): Tensor;
+  copy_(source: Tensor): Tensor;
+  detach(): Tensor;
   data(): Promise<TypedArray>;
   item(): Promise<number>;
   backward(): Promise<void>;
   dispose(): void;
 }
+
+/** The addon's name for Tensor. */
+export type NativeTensor = Tensor;
 
 export interface NativeModule {
   readonly kind: "ResNet" | "Linear";
@@ -101,6 +105,8 @@ export interface Addon {
   getRngState(): Uint8Array;
   setRngState(state: Uint8Array): void;
   libtorchVersion(): string;
+  /** Holds the native compute queue until the returned function is called (tests: "the model is busy", for certain). */
+  holdComputeQueue(): () => void;
   readonly allocatorTuned: boolean;
 }
 

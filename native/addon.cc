@@ -34,6 +34,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getRngState", Napi::Function::New(env, GetRngState, "getRngState"));
   exports.Set("setRngState", Napi::Function::New(env, SetRngState, "setRngState"));
   exports.Set("libtorchVersion", Napi::Function::New(env, Version, "libtorchVersion"));
+  exports.Set("holdComputeQueue", Napi::Function::New(env, HoldComputeQueue, "holdComputeQueue"));
   return exports;
 }
 

@@ -95,4 +95,21 @@ Napi::Value Version(const Napi::CallbackInfo& info) {
                                            "." + std::to_string(TORCH_VERSION_PATCH));
 }
 
+Napi::Value HoldComputeQueue(const Napi::CallbackInfo& info) {
+  auto gate = std::make_shared<std::promise<void>>();
+  std::shared_future<void> opened = gate->get_future().share();
+  ComputeQueue::Post([opened] { opened.wait(); });
+  return Napi::Function::New(
+      info.Env(),
+      [gate](const Napi::CallbackInfo& info) -> Napi::Value {
+        try {
+          gate->set_value();
+        } catch (const std::future_error&) {
+          // released already
+        }
+        return info.Env().Undefined();
+      },
+      "release");
+}
+
 }  // namespace tt

@@ -77,7 +77,7 @@ SgdWrap::SgdWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SgdWrap>(inf
   Napi::Array params = info[0].As<Napi::Array>();
   for (uint32_t i = 0; i < params.Length(); ++i) state_->params.push_back(TensorWrap::From(params.Get(i), "params[" + std::to_string(i) + "]"));
   state_->momentumBuffers.resize(state_->params.size());
-  state_->lr = info[1].As<Napi::Number>().DoubleValue();
+  state_->lr = lr_ = info[1].As<Napi::Number>().DoubleValue();
   state_->momentum = info[2].As<Napi::Number>().DoubleValue();
   state_->dampening = info[3].As<Napi::Number>().DoubleValue();
   state_->weightDecay = info[4].As<Napi::Number>().DoubleValue();
@@ -87,7 +87,8 @@ SgdWrap::SgdWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SgdWrap>(inf
 // zeroGrad(setToNone)
 Napi::Value SgdWrap::ZeroGrad(const Napi::CallbackInfo& info) {
   const bool setToNone = info.Length() > 0 && info[0].ToBoolean().Value();
-  Guarded(info.Env(), [&] { state_->ZeroGrad(setToNone); });
+  std::shared_ptr<SgdState> state = state_;
+  ComputeQueue::PostDetached([state, setToNone] { state->ZeroGrad(setToNone); });
   return info.Env().Undefined();
 }
 
@@ -102,19 +103,26 @@ Napi::Value SgdWrap::Step(const Napi::CallbackInfo& info) {
       [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
 }
 
-Napi::Value SgdWrap::Lr(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), state_->lr); }
+Napi::Value SgdWrap::Lr(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), lr_); }
 
+// A scheduler's new lr applies to steps called after it, even if earlier ones are still queued.
 void SgdWrap::SetLr(const Napi::CallbackInfo& info, const Napi::Value& value) {
   if (!value.IsNumber()) throw TypeError(info.Env(), "Expected a number for lr");
-  state_->lr = value.As<Napi::Number>().DoubleValue();
+  const double lr = lr_ = value.As<Napi::Number>().DoubleValue();
+  std::shared_ptr<SgdState> state = state_;
+  ComputeQueue::PostDetached([state, lr] { state->lr = lr; });
 }
 
+// The buffers as of every step called so far: it waits for queued steps, which
+// create them.
 Napi::Value SgdWrap::MomentumBuffers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Array out = Napi::Array::New(env, state_->momentumBuffers.size());
-  for (size_t i = 0; i < state_->momentumBuffers.size(); ++i) {
-    const torch::Tensor& buf = state_->momentumBuffers[i];
-    out.Set(i, buf.defined() ? Napi::Value(TensorWrap::Wrap(env, buf)) : env.Null());
+  std::shared_ptr<SgdState> state = state_;
+  std::vector<torch::Tensor> buffers =
+      Guarded(env, [&] { return ComputeQueue::RunSync<std::vector<torch::Tensor>>([state] { return state->momentumBuffers; }); });
+  Napi::Array out = Napi::Array::New(env, buffers.size());
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    out.Set(i, buffers[i].defined() ? Napi::Value(TensorWrap::Wrap(env, buffers[i])) : env.Null());
   }
   return out;
 }
@@ -126,13 +134,18 @@ Napi::Value SgdWrap::SetMomentumBuffer(const Napi::CallbackInfo& info) {
   const int64_t i = info[0].As<Napi::Number>().Int64Value();
   if (i < 0 || i >= static_cast<int64_t>(state_->params.size())) throw Napi::RangeError::New(env, "momentum buffer index out of range");
   if (info[1].IsNull() || info[1].IsUndefined()) {
-    state_->momentumBuffers[i] = torch::Tensor();
+    std::shared_ptr<SgdState> state = state_;
+    ComputeQueue::PostDetached([state, i] { state->momentumBuffers[i] = torch::Tensor(); });
   } else {
     torch::Tensor value = TensorWrap::From(info[1], "buffer");
+    std::shared_ptr<SgdState> state = state_;
     Guarded(env, [&] {
       const torch::Tensor& p = state_->params[i];
       TORCH_CHECK(value.sizes() == p.sizes(), "momentum buffer ", i, " has shape ", value.sizes(), " but its parameter has ", p.sizes());
-      state_->momentumBuffers[i] = value.detach().to(p.device(), p.scalar_type()).clone();
+      ComputeQueue::PostDetached([state, i, value] {
+        const torch::Tensor& p = state->params[i];
+        state->momentumBuffers[i] = value.detach().to(p.device(), p.scalar_type()).clone();
+      });
     });
   }
   return env.Undefined();

@@ -2,6 +2,8 @@
 // checkpoints can save and restore them.
 //   sync:  zeroGrad(), lr (get/set), momentumBuffers(), setMomentumBuffer()
 //   async: step()
+// State the compute thread uses (gradients, lr, buffers) changes only on the
+// compute queue, in call order; the synchronous calls post their change there.
 #pragma once
 #include "torch_pch.h"
 
@@ -37,6 +39,7 @@ class SgdWrap : public Napi::ObjectWrap<SgdWrap> {
   Napi::Value SetMomentumBuffer(const Napi::CallbackInfo& info);
 
   std::shared_ptr<SgdState> state_;
+  double lr_;  // as JavaScript last set it; the queued change reaches state_->lr in call order
 };
 
 }  // namespace tt

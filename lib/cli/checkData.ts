@@ -6,23 +6,29 @@ import * as path from "path";
 import { checkImages } from "../data/checkImages";
 import { hasImageExtension } from "../datasets/imageFolder";
 import { walkFiles } from "../datasets/walk";
-import { intFlag, parseFlags, runMain, UsageError } from "./usage";
+import { CommandSpec, FlagTable, helpText, parseCommand } from "./flags";
+import { intFlag, runMain, UsageError } from "./usage";
 
 const FLAGS = {
-  workers: { type: "string" },
-  json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-} as const;
+  workers: { type: "string", value: "N", default: "the number of cores, at least 4", help: "images decoded at once" },
+  json: { type: "boolean", help: "print one JSON line: the count, every bad file with its reason, the files ignored" },
+} as const satisfies FlagTable;
 
-const USAGE = "usage: npm run check-data -- [--workers N] [--json] DIR...";
+export const SPEC: CommandSpec<typeof FLAGS> = {
+  name: "check-data",
+  summary: "Decode every image under the folders once and list each one that cannot be decoded, with why; exit status 1 when any cannot.",
+  positionals: "DIR...",
+  flags: FLAGS,
+  examples: ["npm run check-data -- data/hymenoptera_data", "npm run check-data -- --json photos/train photos/val"],
+};
 
 export async function main(argv: string[]): Promise<number> {
-  const { values: flags, positionals: dirs } = parseFlags(argv, FLAGS, true);
-  if (flags.help) {
-    process.stdout.write(USAGE + "\n");
+  const { values: flags, positionals: dirs, help } = parseCommand(SPEC, argv);
+  if (help) {
+    process.stdout.write(helpText(SPEC));
     return 0;
   }
-  if (dirs.length === 0) throw new UsageError(`give a folder to check\n${USAGE}`);
+  if (dirs.length === 0) throw new UsageError("give a folder to check (see --help)");
   for (const dir of dirs) if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a folder`);
   const workers = flags.workers === undefined ? undefined : intFlag(flags.workers, "workers", 1);
   const all = dirs.flatMap((dir) => walkFiles(path.resolve(dir)));

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { checkDevice, defaultDevice } from "../device";
 import { setTransformSeed } from "../random";
-import { manualSeed } from "../runtime";
+import { getNumThreads, libtorchVersion, manualSeed } from "../runtime";
 import { CrossEntropyLoss } from "../nn/loss";
 import { StepLR } from "../optim/stepLR";
 import { cloneStateDict, disposeStateDict } from "../train/stateDicts";
@@ -20,50 +20,71 @@ import { hasImageExtension, ImageFolder } from "../datasets/imageFolder";
 import { DistributedSampler, ShardSampler } from "../distributed/sampler";
 import { datasetWithValTransform, Mode, tutorialData, tutorialModel, tutorialOptimizer } from "../train/tutorial";
 import { phaseProgress, PhaseProgress } from "./progress";
-import { intFlag, numberFlag, parseFlags, UsageError } from "./usage";
+import { CommandSpec, FlagTable, helpText, parseCommand } from "./flags";
+import { intFlag, numberFlag, UsageError } from "./usage";
 
+// One entry per flag: --help, parsing and "did you mean" all read this table.
 const FLAGS = {
-  data: { type: "string" },
-  epochs: { type: "string" },
-  "batch-size": { type: "string" },
-  lr: { type: "string" },
-  momentum: { type: "string" },
-  "step-size": { type: "string" },
-  gamma: { type: "string" },
-  weights: { type: "string" },
-  device: { type: "string" },
-  out: { type: "string" },
-  resume: { type: "string" },
-  workers: { type: "string" },
-  seed: { type: "string" },
-  json: { type: "boolean" },
-  "cache-features": { type: "boolean" },
-  "no-report": { type: "boolean" },
-  "verify-images": { type: "boolean" },
-  "skip-bad-images": { type: "boolean" },
-  "nproc-per-node": { type: "string" },
-  nnodes: { type: "string" },
-  "node-rank": { type: "string" },
-  "master-addr": { type: "string" },
-  "master-port": { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
+  data: { type: "string", value: "DIR", default: "data/hymenoptera_data, fetched when missing", help: "an ImageFolder root holding train/ and val/, one sub-folder per class" },
+  epochs: { type: "string", value: "N", default: "25", help: "passes over the training set" },
+  "batch-size": { type: "string", value: "N", default: "4", help: "images per training step" },
+  lr: { type: "string", value: "X", default: "0.001", help: "SGD's learning rate" },
+  momentum: { type: "string", value: "X", default: "0.9", help: "SGD's momentum" },
+  "step-size": { type: "string", value: "N", default: "7", help: "StepLR: epochs between learning-rate decays" },
+  gamma: { type: "string", value: "X", default: "0.1", help: "StepLR: the factor of each decay" },
+  weights: { type: "string", value: "imagenet|none|FILE", default: "imagenet", help: "starting weights: torchvision's ImageNet ones, random, or a file" },
+  device: { type: "string", value: "cpu|cuda|cuda:N", default: "cuda:0 when there is one, else cpu", help: "where the model runs" },
+  out: { type: "string", value: "DIR", default: "runs/finetune or runs/feature-extract" as string, help: "folder for model.safetensors, the checkpoint, history and report" },
+  resume: { type: "string", value: "DIR", help: "continue the run saved in DIR (its settings, unless given again)" },
+  workers: { type: "string", value: "N", default: "the number of cores, at least 2", help: "images decoded at once" },
+  seed: { type: "string", value: "N", default: "0", help: "seed for weights, shuffling and augmentation" },
+  json: { type: "boolean", help: "print one JSON line per phase and one at the end, no progress bars" },
+  "no-report": { type: "boolean", help: "skip the pictures and report.html" },
+  "verify-images": { type: "boolean", help: "decode every image once before training; list every bad one and stop if any" },
+  "skip-bad-images": { type: "boolean", help: "leave out images that cannot be decoded (each named, and counted), rather than stop" },
+  "nproc-per-node": { type: "string", value: "N", default: "1", help: "data-parallel worker processes on this machine (CPU, Gloo)" },
+  nnodes: { type: "string", value: "N", default: "1", help: "machines taking part (with --nproc-per-node)" },
+  "node-rank": { type: "string", value: "N", default: "0", help: "this machine's index among --nnodes" },
+  "master-addr": { type: "string", value: "HOST", default: "127.0.0.1", help: "rank 0's host, for --nnodes above 1" },
+  "master-port": { type: "string", value: "PORT", default: "29500", help: "rank 0's rendezvous port" },
+} as const satisfies FlagTable;
+
+/** feature-extract's own flags, on top of FLAGS. */
+const FEATURE_EXTRACT_FLAGS = {
+  "cache-features": { type: "boolean", help: "a linear probe instead of the tutorial's method: run the frozen backbone once, train fc on cached features (seconds, not minutes)" },
+} as const satisfies FlagTable;
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
-export function usage(command: string): string {
-  return `usage: npm run ${command} -- [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--momentum X]
-       [--step-size N] [--gamma X] [--weights imagenet|none|FILE] [--device cpu|cuda|cuda:N]
-       [--out DIR] [--resume DIR] [--workers N] [--seed N] [--json] [--no-report]
-       [--verify-images] [--skip-bad-images]
-       [--nproc-per-node N [--nnodes N --node-rank N --master-addr HOST --master-port PORT]]${command === "feature-extract" ? "\n       [--cache-features]" : ""}`;
+type TrainFlags = typeof FLAGS & typeof FEATURE_EXTRACT_FLAGS;
+
+export function commandSpec(mode: Mode): CommandSpec<TrainFlags> {
+  const name = mode === "finetune" ? "finetune" : "feature-extract";
+  // finetune's table lacks --cache-features; its type keeps it, as a flag never given.
+  const flags = (mode === "finetune" ? FLAGS : { ...FLAGS, ...FEATURE_EXTRACT_FLAGS }) as TrainFlags;
+  return {
+    name,
+    summary:
+      mode === "finetune"
+        ? "Fine-tune every layer of a ResNet-18 with a new fc on an image folder, as PyTorch's transfer-learning tutorial does."
+        : "Freeze a ResNet-18 and train only a new fc on an image folder, as PyTorch's transfer-learning tutorial does.",
+    flags: { ...flags, out: { ...FLAGS.out, default: `runs/${name}` } },
+    examples: [
+      `npm run ${name}`,
+      `npm run ${name} -- --data photos --epochs 5 --out runs/photos`,
+      `npm run ${name} -- --resume runs/photos --epochs 10`,
+      ...(mode === "finetune" ? [] : [`npm run ${name} -- --cache-features`]),
+      `npm run ${name} -- --nproc-per-node 2 --device cpu`,
+    ],
+  };
 }
 
 export async function trainCommand(mode: Mode, argv: string[]): Promise<number> {
   const command = mode === "finetune" ? "finetune" : "feature-extract";
-  const { values: flags } = parseFlags(argv, FLAGS);
-  if (flags.help) {
-    process.stdout.write(usage(command) + "\n");
+  const spec = commandSpec(mode);
+  const { values: flags, help } = parseCommand(spec, argv);
+  if (help) {
+    process.stdout.write(helpText(spec));
     return 0;
   }
   const resumeDir = flags.resume;
@@ -132,8 +153,9 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   manualSeed(settings.seed);
   setTransformSeed(settings.seed);
   const skipBad = !!flags["skip-bad-images"];
-  const loadData = (isValidFile?: (file: string) => boolean) =>
-    tutorialData(settings.data, { batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed, onError: skipBad ? "skip" : "raise", isValidFile });
+  const loadData = (isValidFile?: (file: string) => boolean) => dataOrUsageError(() =>
+    tutorialData(settings.data, { batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed, onError: skipBad ? "skip" : "raise", isValidFile }),
+  );
   let data = loadData();
   // Every rank checks (and so leaves out the same files); rank 0 alone says so.
   const bad = flags["verify-images"] || skipBad ? await verifyImages(command, [data.datasets.train, data.datasets.val], workers, skipBad, lead) : [];
@@ -166,11 +188,20 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   const trained = group ? new (await import("../distributed")).DistributedDataParallel(model, group) : model;
 
   if (lead) fs.mkdirSync(out, { recursive: true });
+  if (lead && !flags.json) {
+    process.stdout.write(
+      header({
+        command, settings, out, classNames, trainImages: datasets.train.length, valImages: datasets.val.length,
+        weights: resumed ? `resumed from ${resumeDir}` : weights === null ? "none (random initialisation)" : weights === "imagenet" || weights === "IMAGENET1K_V1" ? "torchvision's ImageNet (IMAGENET1K_V1)" : weights,
+        worldSize: world?.size ?? 1,
+      }),
+    );
+  }
   const meta = { classes: classNames, settings: world ? { ...settings, worldSize: world.size } : settings };
   const report = (r: EpochRecord) => {
     if (!lead) return;
     const line = { epoch: r.epoch, phase: r.phase, loss: round(r.loss), acc: round(r.acc), seconds: round(r.seconds, 2), images: r.images };
-    process.stdout.write(flags.json ? JSON.stringify(line) + "\n" : `epoch ${r.epoch}/${settings.epochs - 1} ${r.phase.padEnd(5)} loss ${r.loss.toFixed(4)} acc ${r.acc.toFixed(4)} (${r.seconds.toFixed(1)} s)\n`);
+    process.stdout.write(flags.json ? JSON.stringify(line) + "\n" : `epoch ${r.epoch + 1}/${settings.epochs} ${r.phase.padEnd(5)} loss ${r.loss.toFixed(4)} acc ${r.acc.toFixed(4)} (${r.seconds.toFixed(1)} s)\n`);
   };
   const finish = async (bestAcc: number, history: EpochRecord[], started: number) => {
     const seconds = (Date.now() - started) / 1000;
@@ -236,7 +267,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
         : undefined,
       onBatch: ({ epoch, phase, images, loss }) => {
         if (flags.json || !lead) return;
-        if (!bar) bar = phaseProgress(`epoch ${epoch}/${settings.epochs - 1} ${phase}`, sizes[phase]);
+        if (!bar) bar = phaseProgress(`epoch ${epoch + 1}/${settings.epochs} ${phase}`, sizes[phase]);
         bar.update(images, loss);
       },
       onEpoch: (r) => {
@@ -271,13 +302,49 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       }
     }
     process.stderr.write(
-      `${command}: interrupted in epoch ${err.epoch}; ${path.join(out, CHECKPOINT_FILE)} holds the state after epoch ${lastSaved}.\n` +
+      `${command}: interrupted in epoch ${err.epoch + 1} of ${settings.epochs}; ${path.join(out, CHECKPOINT_FILE)} holds ` +
+        `${lastSaved < 0 ? "the starting weights" : `the state after epoch ${lastSaved + 1}`}.\n` +
         `Resume with: npm run ${command} -- --resume ${out}\n`,
     );
     return 130;
   } finally {
     process.off("SIGINT", onSigint);
   }
+}
+
+/** Structural problems with the data folder (no val/, no classes, classes that differ) are usage errors. */
+function dataOrUsageError<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+interface HeaderInfo {
+  command: string;
+  settings: RunSettings;
+  out: string;
+  classNames: string[];
+  trainImages: number;
+  valImages: number;
+  weights: string;
+  worldSize: number;
+}
+
+/** What a run is about to do, printed before the first batch. */
+function header(h: HeaderInfo): string {
+  const s = h.settings;
+  const rows: [string, string][] = [
+    ["data", `${s.data} (train ${h.trainImages} images, val ${h.valImages} images)`],
+    ["classes", `${h.classNames.length}: ${h.classNames.join(", ")}`],
+    ["device", `${s.device}, ${getNumThreads()} threads${h.worldSize > 1 ? ` per process, ${h.worldSize} processes` : ""}, libtorch ${libtorchVersion()}`],
+    ["model", `${s.arch}, ${h.command === "finetune" ? "every layer trained" : "frozen but for a new fc"}`],
+    ["weights", h.weights],
+    ["training", `${s.epochs} epochs, batch ${s.batchSize}, SGD(lr ${s.lr}, momentum ${s.momentum}), StepLR(${s.stepSize}, ${s.gamma})`],
+    ["out", h.out],
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(9)}${v}`).join("\n") + "\n";
 }
 
 function round(x: number, digits = 4): number {
@@ -313,7 +380,7 @@ async function resumeFrom(command: string, dir: string) {
  * Decodes every image once before training and lists all that fail. Without
  * skipBad any failure stops the run; with it, the files to leave out.
  */
-async function verifyImages(command: string, sets: ImageFolder[], workers: number, skipBad: boolean, lead: boolean): Promise<string[]> {
+async function verifyImages(command: string, sets: ImageFolder<unknown>[], workers: number, skipBad: boolean, lead: boolean): Promise<string[]> {
   const files = sets.flatMap((d) => d.samples.map(([f]) => f));
   const bad = await checkImages(files, { concurrency: workers });
   if (lead) for (const b of bad) process.stderr.write(`${command}: ${b.file}: ${b.reason}\n`);

@@ -34,9 +34,17 @@ export async function decodeImage(source: string | Uint8Array): Promise<RgbImage
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
     return image(data, info.width, info.height);
   } catch (err) {
+    if (typeof file === "string") await explainPath(file);
     const reason = err instanceof Error ? err.message.trim() : String(err);
     throw new Error(`Could not decode ${typeof file === "string" ? `image ${file}` : "image bytes"}: ${reason}`);
   }
+}
+
+/** A path that is missing or a folder is said so plainly, rather than as the decoder's failure. */
+async function explainPath(file: string): Promise<void> {
+  const stat = await fsp.stat(file).catch(() => null);
+  if (!stat) throw Object.assign(new Error(`no such file: ${file}`), { code: "ENOENT" });
+  if (stat.isDirectory()) throw Object.assign(new Error(`${file} is a folder, not an image`), { code: "EISDIR" });
 }
 
 async function readHead(file: string): Promise<Uint8Array> {

@@ -1,6 +1,6 @@
 // initProcessGroup: torch.distributed.init_process_group("gloo") over libtorch's
 // c10d (a TCPStore rendezvous at MASTER_ADDR:MASTER_PORT, then ProcessGroupGloo).
-import { checkInteger, checkString, invalid, withCallerStack } from "../check";
+import { checkInteger, checkOptions, checkString, invalid, withCallerStack } from "../check";
 import { addon, NativeProcessGroup } from "../native";
 import { SerialQueue } from "../nn/serial";
 import { checkTensor, Tensor } from "../tensor";
@@ -21,6 +21,8 @@ export interface InitProcessGroupOptions {
   /** How long the rendezvous and each collective may take; 30 minutes by default, as in PyTorch. */
   timeoutMs?: number;
 }
+
+const INIT_PROCESS_GROUP_OPTIONS: Record<keyof InitProcessGroupOptions, true> = { backend: true, rank: true, worldSize: true, masterAddr: true, masterPort: true, timeoutMs: true };
 
 export const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
 
@@ -124,6 +126,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): Required<O
  * masterAddr and masterPort; it resolves once all ranks have joined.
  */
 export async function initProcessGroup(options: InitProcessGroupOptions = {}): Promise<ProcessGroup> {
+  checkOptions(options, INIT_PROCESS_GROUP_OPTIONS, "initProcessGroup");
   if (typeof options !== "object" || options === null) throw invalid("options object", "options", options);
   const env = optionsFromEnv();
   const backend = options.backend ?? "gloo";

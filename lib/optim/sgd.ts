@@ -1,5 +1,5 @@
 // torch.optim.SGD: one parameter group, PyTorch's update rule (native/sgd.cc).
-import { checkBoolean, checkNumber, invalid, withCallerStack } from "../check";
+import { checkBoolean, checkNumber, checkOptions, invalid, withCallerStack } from "../check";
 import { addon, NativeSGD } from "../native";
 import { checkTensor, Tensor } from "../tensor";
 
@@ -10,6 +10,8 @@ export interface SGDOptions {
   weightDecay?: number;
   nesterov?: boolean;
 }
+
+const SGD_OPTIONS: Record<keyof SGDOptions, true> = { lr: true, momentum: true, dampening: true, weightDecay: true, nesterov: true };
 
 export interface ParamGroup {
   lr: number;
@@ -33,6 +35,7 @@ export class SGD {
     if (list.length === 0) throw new RangeError("optimizer got an empty parameter list");
     list.forEach((p, i) => checkTensor(p, `params[${i}]`));
     if (typeof options !== "object" || options === null) throw invalid("options object with lr", "options", options);
+    checkOptions(options, SGD_OPTIONS, "SGD");
     const lr = checkNumber(options.lr, "lr", { min: 0 });
     const momentum = checkNumber(options.momentum ?? 0, "momentum", { min: 0 });
     const dampening = checkNumber(options.dampening ?? 0, "dampening");
@@ -64,7 +67,8 @@ export class SGD {
    * `{ setToNone: true }`, PyTorch 2's default (a parameter whose gradient is
    * then never computed is skipped by step()).
    */
-  zeroGrad({ setToNone = false }: { setToNone?: boolean } = {}): void {
+  zeroGrad(options: { setToNone?: boolean } = {}): void {
+    const { setToNone = false } = checkOptions(options, { setToNone: true }, "zeroGrad");
     this.native.zeroGrad(checkBoolean(setToNone, "setToNone"));
   }
 

@@ -1,7 +1,15 @@
 // torch.optim.lr_scheduler.StepLR, with PyTorch's recursive form so the learning
 // rates are the same floating-point numbers PyTorch prints.
-import { checkInteger, checkNumber, invalid } from "../check";
+import { checkInteger, checkNumber, checkOptions, invalid } from "../check";
 import { SGD } from "./sgd";
+
+export interface StepLROptions {
+  /** Epochs between decays. */
+  stepSize: number;
+  /** The factor of each decay. */
+  gamma?: number;
+  lastEpoch?: number;
+}
 
 export class StepLR {
   readonly optimizer: SGD;
@@ -11,8 +19,10 @@ export class StepLR {
   lastEpoch: number;
   private lastLr: number[];
 
-  constructor(optimizer: SGD, { stepSize, gamma = 0.1, lastEpoch = -1 }: { stepSize: number; gamma?: number; lastEpoch?: number }) {
+  constructor(optimizer: SGD, options: StepLROptions) {
     if (!(optimizer instanceof SGD)) throw invalid("SGD optimizer", "optimizer", optimizer);
+    if (options === undefined) throw invalid("options object with stepSize", "options", options);
+    const { stepSize, gamma = 0.1, lastEpoch = -1 } = checkOptions(options, { stepSize: true, gamma: true, lastEpoch: true }, "StepLR");
     this.optimizer = optimizer;
     this.stepSize = checkInteger(stepSize, "stepSize", 1);
     this.gamma = checkNumber(gamma, "gamma");

@@ -131,3 +131,18 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
     throw new Error(`cannot write ${file}: ${(err as Error).message}`);
   }
 }
+
+/**
+ * The model file a user means: a run folder stands for its model.safetensors.
+ * A path that is not there says "no such file", not a decoder's complaint.
+ */
+export async function modelFileOf(fileOrRunDir: string): Promise<string> {
+  const stat = await fs.promises.stat(fileOrRunDir).catch(() => null);
+  if (!stat) throw Object.assign(new Error(`no such file: ${fileOrRunDir}`), { code: "ENOENT" });
+  if (!stat.isDirectory()) return fileOrRunDir;
+  const file = path.join(fileOrRunDir, MODEL_FILE);
+  if (!fs.existsSync(file)) {
+    throw Object.assign(new Error(`${fileOrRunDir} is a folder without ${MODEL_FILE}: not a finished run of npm run finetune or feature-extract`), { code: "ENOENT" });
+  }
+  return file;
+}

@@ -33,7 +33,7 @@ export async function extractFeatures(model: ResNet, dataset: Dataset, { batchSi
   try {
     for await (const [inputs, targets] of new DataLoader(dataset, { batchSize, shuffle: false, numWorkers })) {
       const x = device === "cpu" ? inputs : inputs.to(device);
-      const f = await noGrad(() => model.queue.run(() => model.native.features(x, false)));
+      const f = await noGrad(() => model.native.features(x, false));
       dim = f.shape[1];
       chunks.push((await f.data()) as Float32Array);
       for (const v of (await targets.data()) as BigInt64Array) labels.push(Number(v));

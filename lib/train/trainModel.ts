@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { invalid } from "../check";
+import { checkOptions, invalid } from "../check";
 import { checkDevice, defaultDevice } from "../device";
 import { noGrad, withGradEnabled } from "../grad";
 import { CrossEntropyLoss } from "../nn/loss";
@@ -50,6 +50,10 @@ export interface TrainOptions {
   resume?: { startEpoch: number; bestAcc: number; bestWeights: StateDict | null; history: EpochRecord[] };
 }
 
+const TRAIN_OPTIONS: Record<keyof TrainOptions, true> = {
+  dataloaders: true, numEpochs: true, device: true, onEpoch: true, onBatch: true, onEpochEnd: true, bestPath: true, bestMetadata: true, signal: true, resume: true,
+};
+
 export interface TrainState {
   epoch: number; // the epoch just finished
   bestAcc: number;
@@ -82,7 +86,8 @@ export async function trainModel<M extends Module>(
   if (!(criterion instanceof CrossEntropyLoss)) throw invalid("CrossEntropyLoss", "criterion", criterion);
   if (!(optimizer instanceof SGD)) throw invalid("SGD", "optimizer", optimizer);
   if (scheduler !== null && !(scheduler instanceof StepLR)) throw invalid("StepLR or null", "scheduler", scheduler);
-  const { dataloaders, numEpochs = 25, onEpoch, onBatch, onEpochEnd, signal, resume } = options ?? ({} as TrainOptions);
+  if (options === undefined) throw invalid("options object with dataloaders", "options", options);
+  const { dataloaders, numEpochs = 25, onEpoch, onBatch, onEpochEnd, signal, resume } = checkOptions(options, TRAIN_OPTIONS, "trainModel");
   if (!dataloaders || !dataloaders.train || !dataloaders.val) throw invalid("{ train, val } data loaders", "dataloaders", dataloaders);
   if (!Number.isInteger(numEpochs) || numEpochs < 1) throw invalid("positive integer", "numEpochs", numEpochs);
   const device = checkDevice(options.device ?? defaultDevice());

@@ -7,6 +7,7 @@ import { SPEC as predict } from "../lib/cli/predict";
 import { SPEC as showBatch } from "../lib/cli/showBatch";
 import { SPEC as fetchData } from "../lib/cli/fetchData";
 import { SPEC as fetchWeights } from "../lib/cli/fetchWeights";
+import { SPEC as checkData } from "../lib/cli/checkData";
 
 const FLAGS = {
   epochs: { type: "string", value: "N", default: "25", help: "passes over the data" },
@@ -82,6 +83,7 @@ test.each([
   ["show-batch", showBatch],
   ["fetch-data", fetchData],
   ["fetch-weights", fetchWeights],
+  ["check-data", checkData],
 ] as [string, CommandSpec<FlagTable>][])("every flag of %s has a line in --help, and there are examples", (name, spec) => {
   const text = helpText(spec);
   expect(text.startsWith(`usage: npm run ${name} -- `)).toBe(true);

@@ -82,6 +82,7 @@ test(asRoot ? "on a full tmpfs, a checkpoint or model write fails with one line 
     expect(resumed.status).toBe(0);
     expect(jsonLines(resumed.stdout).filter((l) => l.phase).map((l) => [l.epoch, l.phase])).toEqual([[1, "train"], [1, "val"], [2, "train"], [2, "val"]]);
   } finally {
+    if (!asRoot && fs.existsSync(path.join(disk, "run"))) fs.chmodSync(path.join(disk, "run"), 0o755);
     if (mounted) {
       execFileSync("umount", [mounted]);
       mounted = null;

@@ -190,8 +190,9 @@ export async function save(
 
   const dir = nodePath.dirname(nodePath.resolve(path));
   const temp = nodePath.join(dir, `.${nodePath.basename(path)}.tmp-${process.pid}-${Date.now()}`);
-  const handle = await fs.promises.open(temp, "w");
   try {
+    // Opening is inside: a folder that refuses the file must name the file too.
+    const handle = await fs.promises.open(temp, "w");
     try {
       for (const chunk of [prefix, headerBytes, ...chunks]) {
         for (let done = 0; done < chunk.length;) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;

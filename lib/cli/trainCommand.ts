@@ -118,7 +118,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   const out = path.resolve(resumeDir ?? flags.out ?? path.join(ROOT, "runs", command));
   if (!resumeDir) {
     const held = await runFolderState(out);
-    if (held === "epochs") throw new UsageError(`${out} already holds a model; choose another --out, or continue it with --resume ${out}`);
+    if (held === "kept") throw new UsageError(`${out} already holds a model; choose another --out, or continue it with --resume ${out}`);
     if (held === "no-epoch") {
       process.stderr.write(`${command}: ${out} holds no whole epoch (an earlier run stopped in its first); starting afresh there\n`);
       fs.rmSync(path.join(out, CHECKPOINT_FILE), { force: true });
@@ -180,7 +180,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     model.loadStateDict(resumed.model);
     optimizer.loadMomentumBuffers(trainable.map((_, i) => resumed.momentum.get(i) ?? null));
     scheduler.loadStateDict(resumed.state.scheduler);
-    if (resumed.state.rng) restoreRng(resumed.state.rng, rngLoaders, path.join(out, CHECKPOINT_FILE));
+    if (resumed.state.rng) restoreRng(resumed.state.rng, rngLoaders);
   }
 
   // Every rank starts from rank 0's weights (DistributedDataParallel broadcasts them).

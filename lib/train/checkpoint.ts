@@ -104,20 +104,21 @@ export async function loadCheckpoint(dir: string): Promise<{ state: CheckpointSt
 
 /**
  * What an --out folder holds: "empty"; "no-epoch", a run that stopped before
- * its first epoch ended (the starting weights in model.safetensors, at most the
- * starting point's checkpoint, no history); or "epochs", whole epochs to keep.
+ * its first epoch ended (only the starting weights, which this package wrote
+ * with a best accuracy of 0, and at most the starting point's checkpoint; no
+ * history); or "kept", anything else (whole epochs, a model from elsewhere).
  */
-export async function runFolderState(dir: string): Promise<"empty" | "no-epoch" | "epochs"> {
+export async function runFolderState(dir: string): Promise<"empty" | "no-epoch" | "kept"> {
   const has = (name: string) => fs.existsSync(path.join(dir, name));
-  if (has(CHECKPOINT_FILE)) {
-    const { loadSafetensorsMetadata } = await import("../serialization");
-    const meta = await loadSafetensorsMetadata(path.join(dir, CHECKPOINT_FILE)).catch(() => undefined);
-    const epoch = meta?.state ? (JSON.parse(meta.state) as CheckpointState).epoch : 0;
-    return epoch < 0 && !has(HISTORY_FILE) ? "no-epoch" : "epochs";
-  }
-  if (!has(MODEL_FILE)) return "empty";
+  if (!has(MODEL_FILE) && !has(CHECKPOINT_FILE)) return "empty";
   // A --cache-features run keeps no checkpoint, but its history says it finished.
-  return has(HISTORY_FILE) ? "epochs" : "no-epoch";
+  if (has(HISTORY_FILE)) return "kept";
+  const { loadSafetensorsMetadata } = await import("../serialization");
+  const metadata = async (name: string) => (has(name) ? loadSafetensorsMetadata(path.join(dir, name)).catch(() => null) : undefined);
+  const [model, checkpoint] = [await metadata(MODEL_FILE), await metadata(CHECKPOINT_FILE)];
+  const startingModel = model === undefined || (model?.format === "torch-transfer/classifier-v1" && model.bestValAcc === "0");
+  const startingCheckpoint = checkpoint === undefined || (checkpoint?.format === "torch-transfer/checkpoint-v1" && !!checkpoint.state && (JSON.parse(checkpoint.state) as CheckpointState).epoch < 0);
+  return startingModel && startingCheckpoint ? "no-epoch" : "kept";
 }
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {

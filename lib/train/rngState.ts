@@ -20,14 +20,16 @@ export function captureRng(loaders: Record<string, { generator: Generator }>): R
   };
 }
 
-/** Puts back what captureRng took; `file` names the checkpoint in errors. */
-export function restoreRng(state: RngState, loaders: Record<string, { generator: Generator }>, file: string): void {
+/**
+ * Puts back what captureRng took. A loader the checkpoint has no state for
+ * (one written by data-parallel ranks, which reseed per epoch) keeps its seed.
+ */
+export function restoreRng(state: RngState, loaders: Record<string, { generator: Generator }>): void {
   defaultGenerator.setState(state.global);
   const torch = Buffer.from(state.torch, "base64");
   setRngState(new Uint8Array(torch.buffer, torch.byteOffset, torch.byteLength));
   for (const [name, loader] of Object.entries(loaders)) {
     const saved = state.loaders[name];
-    if (!saved) throw new Error(`${file} has no random state for the ${name} data loader`);
-    loader.generator.setState(saved);
+    if (saved) loader.generator.setState(saved);
   }
 }

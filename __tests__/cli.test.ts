@@ -192,6 +192,30 @@ test("--nproc-per-node 2 trains on two processes with whole-set figures, and ano
   expect(JSON.parse(resumed.stdout.trim().split("\n")[0])).toMatchObject({ epoch: 1, phase: "train", images: 8 });
 });
 
+test("--optimizer adamw --scheduler cosine --warmup-epochs 1: the checkpoint holds AdamW's state and the schedule's, and --resume continues both", async () => {
+  const out = path.join(tmp, "adamw-run");
+  const args = ["--data", small, "--weights", "none", "--out", out, "--json", "--no-report", "--batch-size", "4"];
+  const r = run("featureExtract", [...args, "--epochs", "2", "--optimizer", "adamw", "--scheduler", "cosine", "--warmup-epochs", "1", "--weight-decay", "0.05"]);
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  const { loadCheckpoint } = await import("../lib/train/checkpoint");
+  const first = await loadCheckpoint(out);
+  expect(first.state.settings).toMatchObject({ optimizer: "adamw", scheduler: "cosine", warmupEpochs: 1, weightDecay: 0.05 });
+  // 8 training images in batches of 4, two epochs: 4 steps of fc's weight and bias.
+  expect(first.state.optimizer?.numbers).toEqual({ 0: { step: 4 }, 1: { step: 4 } });
+  expect([...first.optimizerTensors.keys()].sort()).toEqual(["0.expAvg", "0.expAvgSq", "1.expAvg", "1.expAvgSq"]);
+  expect(first.state.optimizer?.paramGroups[0]).toMatchObject({ weightDecay: 0.05, initialLr: 0.001 });
+  // SequentialLR stepped once per epoch: warm-up, then cosine.
+  expect(first.state.scheduler.lastEpoch).toBe(2);
+  const resumed = run("featureExtract", ["--resume", out, "--epochs", "3", "--json", "--no-report"]);
+  expect(resumed.stderr).toBe("");
+  expect(resumed.status).toBe(0);
+  expect(JSON.parse(resumed.stdout.trim().split("\n")[0])).toMatchObject({ epoch: 2, phase: "train", images: 8 });
+  const second = await loadCheckpoint(out);
+  expect(second.state.optimizer?.numbers).toEqual({ 0: { step: 6 }, 1: { step: 6 } });
+  expect(second.state.scheduler.lastEpoch).toBe(3);
+});
+
 describe("refusals: one line, exit 2 for usage, nothing saved is lost", () => {
   test.each([
     [["--data", "/nonexistent/folder"], 2, /--data: \/nonexistent\/folder does not exist/],
@@ -203,6 +227,10 @@ describe("refusals: one line, exit 2 for usage, nothing saved is lost", () => {
     [["--epoch", "1"], 2, /unknown option --epoch; did you mean --epochs\?/],
     [["--epochs", "-1"], 2, /--epochs expects an integer of at least 1, got "-1"/],
     [["--lr", "-0.1"], 2, /--lr expects a number above 0, got "-0.1"/],
+    [["--optimizer", "adam"], 2, /--optimizer expects one of sgd, adamw, got "adam"/],
+    [["--scheduler", "exp"], 2, /--scheduler expects one of step, cosine, onecycle, got "exp"/],
+    [["--warmup-epochs", "2", "--epochs", "2"], 2, /--warmup-epochs must be below --epochs \(2\), got 2/],
+    [["--weight-decay", "-0.1"], 2, /--weight-decay expects a number of at least 0, got "-0.1"/],
   ])("%j", (args, status, message) => {
     const r = run("finetune", [...(args as string[]), "--weights", "none", "--data", (args as string[]).includes("--data") ? (args as string[])[1] : small]);
     expect(r.status).toBe(status);

@@ -27,6 +27,28 @@ class FakeDataset {
   }
 }
 
+/** Records every tensor made while it is on (samples and labels through tensor(), batches through stack), with its shape then. */
+function trackTensors(onMade: () => void = () => undefined): { made: { t: Tensor; shape: number[] }[]; restore: () => void } {
+  const made: { t: Tensor; shape: number[] }[] = [];
+  const realStack = addon.stack;
+  const realFrom = addon.fromTypedArray;
+  const spies = [
+    jest.spyOn(addon, "stack").mockImplementation((parts) => {
+      const t = realStack(parts);
+      made.push({ t, shape: t.shape });
+      onMade();
+      return t;
+    }),
+    jest.spyOn(addon, "fromTypedArray").mockImplementation((data, shape) => {
+      const t = realFrom(data, shape);
+      made.push({ t, shape: t.shape });
+      onMade();
+      return t;
+    }),
+  ];
+  return { made, restore: () => spies.forEach((s) => s.mockRestore()) };
+}
+
 async function epoch(loader: DataLoader): Promise<{ indices: number[][]; draws: number[]; labels: number[] }> {
   const out = { indices: [] as number[][], draws: [] as number[], labels: [] as number[] };
   for await (const [inputs, labels] of loader) {
@@ -95,12 +117,12 @@ describe("DataLoader", () => {
   });
 
   it("stops loading and frees prefetched batches when the loop breaks early", async () => {
-    const made: Tensor[] = [];
-    const realStack = addon.stack;
-    const spy = jest.spyOn(addon, "stack").mockImplementation((parts) => {
-      const t = realStack(parts);
-      made.push(t);
-      return t;
+    // The loop breaks once batch 2 has been stacked ahead of it (an event, not a delay),
+    // so there is always a loaded, unseen batch for the loader to free.
+    let stackedAhead: () => void = () => undefined;
+    const thirdBatch = new Promise<void>((resolve) => (stackedAhead = resolve));
+    const { made, restore } = trackTensors(() => {
+      if (made.filter((m) => m.shape.length === 3).length === 3) stackedAhead();
     });
     try {
       const ds = new FakeDataset(1000);
@@ -109,24 +131,66 @@ describe("DataLoader", () => {
       for await (const [inputs, labels] of loader) {
         inputs.dispose();
         labels.dispose();
-        if (++seen === 2) break;
+        if (++seen === 2) {
+          await thirdBatch;
+          break;
+        }
       }
       const callsAtBreak = ds.calls;
       expect(ds.inFlight).toBe(0);
       // Two consumed batches, at most prefetch more started: nowhere near the 250 batches.
       expect(callsAtBreak).toBeLessThanOrEqual((2 + 2) * 4);
-      await new Promise((r) => setTimeout(r, 30));
+      // Nothing is in flight, so only work queued on the event loop could start another
+      // sample: let every queued callback run (no clock involved), then count again.
+      for (let turn = 0; turn < 10; turn++) await new Promise((r) => setImmediate(r));
       expect(ds.calls).toBe(callsAtBreak);
-      expect(made.length).toBeGreaterThanOrEqual(2);
-      expect(made.every((t) => t.isDisposed)).toBe(true);
+      expect(made.filter((m) => m.shape.length === 3).length).toBeGreaterThanOrEqual(3); // stacked batches
+      expect(made.filter((m) => !m.t.isDisposed)).toEqual([]);
     } finally {
-      spy.mockRestore();
+      restore();
     }
   });
 
   it("rejects with the dataset's error and frees the rest", async () => {
-    const loader = new DataLoader(new FakeDataset(12, 6), { batchSize: 4 });
-    await expect(epoch(loader)).rejects.toThrow("sample 6 is broken");
+    // Sample 6 fails only once sample 11 is loaded, so that batch 2 ([8..11]) has
+    // been loaded ahead when batch 1 fails: the loader must free it, unseen.
+    let loaded11: () => void = () => undefined;
+    const sample11 = new Promise<void>((resolve) => (loaded11 = resolve));
+    const ds = {
+      length: 12,
+      async get(i: number): Promise<[Tensor, number]> {
+        if (i === 6) {
+          await sample11;
+          throw new Error("sample 6 is broken");
+        }
+        const t = tensor(new Float32Array([i, 0]), [1, 2]);
+        if (i === 11) loaded11();
+        return [t, i % 3];
+      },
+    };
+    const { made, restore } = trackTensors();
+    try {
+      const consumed: Tensor[] = [];
+      const loader = new DataLoader(ds, { batchSize: 4, numWorkers: 12, prefetch: 2 });
+      const run = async () => {
+        for await (const [inputs, labels] of loader) {
+          consumed.push(inputs, labels);
+          inputs.dispose();
+          labels.dispose();
+        }
+      };
+      await expect(run()).rejects.toThrow("sample 6 is broken");
+      const samples = made.filter((m) => m.shape.length === 2);
+      const batches = made.filter((m) => m.shape.length === 3);
+      // 11 samples loaded (all but 6); batch 0 given to the loop, batch 2 stacked ahead of it.
+      expect(samples).toHaveLength(11);
+      expect(batches).toHaveLength(2);
+      expect(consumed).toHaveLength(2);
+      expect(batches.filter((m) => !consumed.includes(m.t))).toHaveLength(1);
+      expect(made.filter((m) => !m.t.isDisposed)).toEqual([]);
+    } finally {
+      restore();
+    }
   });
 
   it("checks its arguments", () => {

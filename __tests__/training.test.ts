@@ -12,7 +12,16 @@ const TOLERANCE = 1e-4;
 const MODES = ["finetune", "feature"] as const;
 
 let dir: string;
-let expected: { losses: Record<string, number[]>; lrs: number[] };
+/** What PyTorch gives for each mode: the three training losses, and the figures trainModel's epoch should report. */
+interface Expected {
+  losses: Record<string, number[]>;
+  // Per mode: correct predictions of each training step (made before that step's update),
+  // then the eval-mode loss and correct count on the batch after the three steps, and the
+  // smallest gap between the two logits of any prediction counted (argmax is exact beyond it).
+  epoch: Record<string, { trainCorrect: number[]; valLoss: number; valCorrect: number; minGap: number }>;
+  lrs: number[];
+}
+let expected: Expected;
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "tt-train-"));
@@ -29,6 +38,7 @@ x = torch.randn(4, 3, 96, 96)
 y = torch.tensor([0, 1, 1, 0])
 write_raw(folder, "batch", {"x": x, "y": y})
 losses = {}
+epoch = {}
 for mode in ["finetune", "feature"]:
     m = copy.deepcopy(base)
     if mode == "feature":
@@ -40,13 +50,24 @@ for mode in ["finetune", "feature"]:
     opt = torch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=1e-4)
     m.train()
     losses[mode] = []
+    train_correct = []
+    gaps = []
     for _ in range(3):
         opt.zero_grad()
-        loss = F.cross_entropy(m(x), y)
+        out = m(x)
+        loss = F.cross_entropy(out, y)
         loss.backward()
         opt.step()
         losses[mode].append(loss.item())
+        train_correct.append(int((out.argmax(1) == y).sum()))
+        gaps.append(float((out[:, 0] - out[:, 1]).abs().min()))
     write_raw(folder, mode, m.state_dict())
+    m.eval()
+    with torch.no_grad():
+        out = m(x)
+    gaps.append(float((out[:, 0] - out[:, 1]).abs().min()))
+    epoch[mode] = {"trainCorrect": train_correct, "valLoss": F.cross_entropy(out, y).item(),
+                   "valCorrect": int((out.argmax(1) == y).sum()), "minGap": min(gaps)}
 opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.001, momentum=0.9)
 sched = torch.optim.lr_scheduler.StepLR(opt, step_size=7, gamma=0.1)
 lrs = []
@@ -54,7 +75,7 @@ for _ in range(25):
     opt.step()
     sched.step()
     lrs.append(sched.get_last_lr()[0])
-print(json.dumps({"losses": losses, "lrs": lrs}))
+print(json.dumps({"losses": losses, "epoch": epoch, "lrs": lrs}))
 `,
     [dir],
   );
@@ -107,7 +128,7 @@ describe.each(MODES)("%s mode: three SGD steps (lr 0.01, momentum 0.9, weight de
     await compareStateDict(model, mode);
   });
 
-  test("trainModel's one-crossing step gives the same losses", async () => {
+  test("trainModel's one-crossing step gives PyTorch's losses and accuracies in its history, and ends on the best weights", async () => {
     const { model, optimizer, x, y } = setUp(mode);
     // One epoch of three identical batches: the epoch's loss is the mean of the
     // three steps' losses, and steps two and three see the first updates.
@@ -124,11 +145,30 @@ describe.each(MODES)("%s mode: three SGD steps (lr 0.01, momentum 0.9, weight de
       device: "cpu",
       onEpoch: (r) => { records.push(r); },
     });
-    const pythonMean = expected.losses[mode].reduce((a, b) => a + b, 0) / 3;
-    expect(records.map((r) => [r.phase, r.images])).toEqual([["train", 12], ["val", 4]]);
-    expect(Math.abs(records[0].loss - pythonMean)).toBeLessThan(TOLERANCE);
-    expect(result.history).toEqual(records);
-    expect(fs.existsSync(result.bestPath)).toBe(true);
+    const py = expected.epoch[mode];
+    // The logits are within TOLERANCE of PyTorch's; no two of a prediction are closer than
+    // this, so our argmax, and the accuracies, must be PyTorch's exactly.
+    expect(py.minGap).toBeGreaterThan(2 * TOLERANCE);
+    const want = [
+      { epoch: 0, phase: "train", loss: expected.losses[mode].reduce((a, b) => a + b, 0) / 3, acc: py.trainCorrect.reduce((a, b) => a + b, 0) / 12, images: 12 },
+      { epoch: 0, phase: "val", loss: py.valLoss, acc: py.valCorrect / 4, images: 4 },
+    ];
+    for (const history of [records, result.history]) {
+      expect(history.map(({ epoch, phase, acc, images }) => ({ epoch, phase, acc, images }))).toEqual(
+        want.map(({ epoch, phase, acc, images }) => ({ epoch, phase, acc, images })),
+      );
+      history.forEach((r, i) => {
+        expect(Math.abs(r.loss - want[i].loss)).toBeLessThan(TOLERANCE);
+        expect(r.seconds).toBeGreaterThanOrEqual(0);
+      });
+    }
+    // The best val accuracy is the only epoch's (it starts at 0 and rises only on a
+    // strictly better one); the model ends with the weights it had then, saved at bestPath.
+    expect(result.bestAcc).toBe(py.valCorrect / 4);
+    const best = py.valCorrect > 0 ? mode : "initial";
+    await compareStateDict(model, best);
+    const fcWeight = async (sd: Map<string, tt.Tensor>) => (await sd.get("fc.weight")!.data()) as Float32Array;
+    expect(maxAbsDiff(await fcWeight(await tt.load(result.bestPath)), await fcWeight(readRaw(dir, best)))).toBeLessThan(TOLERANCE);
   });
 
   if (mode === "feature") {

@@ -205,7 +205,8 @@ function signModel(options: { failOnCall?: number } = {}) {
 
 /** Batches of images with a bright or dark pattern; `signs` sets each image's predicted class, `labels` its truth. */
 function batches(signs: number[][], labels: number[][], size = 32) {
-  const state = { yielded: 0, finished: false };
+  // `images` keeps each yielded image's [3, size, size] values, in order, to check the picture against.
+  const state = { yielded: 0, finished: false, images: [] as Float32Array[] };
   const source = {
     async *[Symbol.asyncIterator](): AsyncGenerator<[tt.Tensor, tt.Tensor]> {
       try {
@@ -217,6 +218,7 @@ function batches(signs: number[][], labels: number[][], size = 32) {
             data[i * 3 * size * size] = signs[b][i] ? 1 : -1;
           }
           state.yielded++;
+          for (let i = 0; i < n; i++) state.images.push(data.slice(i * 3 * size * size, (i + 1) * 3 * size * size));
           yield [tt.tensor(data, [n, 3, size, size]), tt.tensor(BigInt64Array.from(labels[b], BigInt), [n])];
         }
       } finally {
@@ -225,6 +227,27 @@ function batches(signs: number[][], labels: number[][], size = 32) {
     },
   };
   return { source, state };
+}
+
+/**
+ * How many pixels of `rect` in the picture differ from the image's own values,
+ * un-normalized with ImageNet's mean and std as the tutorial's imshow does.
+ */
+function pixelsDiffering(img: Img, rect: { left: number; top: number; width: number; height: number }, chw: Float32Array): number {
+  const mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225];
+  const plane = rect.width * rect.height;
+  expect(chw.length).toBe(3 * plane);
+  let differing = 0;
+  for (let y = 0; y < rect.height; y++) {
+    for (let x = 0; x < rect.width; x++) {
+      const at = ((rect.top + y) * img.width + rect.left + x) * img.channels;
+      for (let c = 0; c < 3; c++) {
+        const v = chw[c * plane + y * rect.width + x] * std[c] + mean[c];
+        if (img.data[at + c] !== Math.round(Math.min(1, Math.max(0, v)) * 255)) differing++;
+      }
+    }
+  }
+  return differing;
 }
 
 describe("visualizeModel", () => {
@@ -265,8 +288,9 @@ describe("visualizeModel", () => {
       expect(title.variance).toBeGreaterThan(10); // text was drawn where the title is
       if (r.predictions[i].correct) expect(title.red).toBe(0);
       else expect(title.red).toBeGreaterThan(20); // the wrong prediction's title is red
-      const image = region(img, cell.image.left, cell.image.top, cell.image.width, cell.image.height);
-      expect(image.variance).toBeGreaterThan(100);
+      // The cell shows the i-th image of the loader, pixel for pixel (a PNG is lossless).
+      expect([cell.image.width, cell.image.height]).toEqual([64, 64]);
+      expect(pixelsDiffering(img, cell.image, state.images[i])).toBe(0);
     });
     // The red frame around a wrong image: the pixel just left of it.
     const wrongCell = r.layout[1];
@@ -297,14 +321,23 @@ describe("visualizeModel", () => {
     const model = tt.models.resnet18({ numClasses: 2 });
     model.train();
     const out = path.join(dir, "resnet.png");
-    const r = await visualizeModel(model, batches([[1, 0, 1, 0]], [[0, 1, 1, 0]]).source, { numImages: 4, out, classNames: ["ants", "bees"], device: "cpu" });
+    const { source, state } = batches([[1, 0, 1, 0]], [[0, 1, 1, 0]]);
+    const r = await visualizeModel(model, source, { numImages: 4, out, classNames: ["ants", "bees"], device: "cpu" });
     expect(model.training).toBe(true);
-    expect(r.predictions).toHaveLength(4);
-    for (const p of r.predictions) {
-      expect(["ants", "bees"]).toContain(p.predicted);
-      expect(p.title.startsWith(`predicted: ${p.predicted}`)).toBe(true);
-    }
-    expect(region(await decode(out), 0, 0, r.width, r.height).variance).toBeGreaterThan(0);
+    // The predictions are the argmax of the model's own logits for the same images, in eval mode.
+    model.eval();
+    const input = tt.tensor(Float32Array.from(state.images.flatMap((a) => Array.from(a))), [4, 3, 32, 32]);
+    const logits = await tt.noGrad(() => model.forward(input));
+    const l = (await logits.data()) as Float32Array;
+    const argmax = [0, 1, 2, 3].map((i) => (l[i * 2 + 1] > l[i * 2] ? 1 : 0));
+    expect(r.predictions.map((p) => p.predictedIndex)).toEqual(argmax);
+    expect(r.predictions.map((p) => p.actualIndex)).toEqual([0, 1, 1, 0]);
+    r.predictions.forEach((p, i) => {
+      expect(p.predicted).toBe(["ants", "bees"][argmax[i]]);
+      expect(p.title).toBe(p.correct ? `predicted: ${p.predicted}` : `predicted: ${p.predicted} (true: ${p.actual})`);
+    });
+    const img = await decode(out);
+    r.layout.forEach((cell, i) => expect(pixelsDiffering(img, cell.image, state.images[i])).toBe(0));
   });
 
   test("uses what the loader has when it has fewer images than asked for, and rejects an empty one", async () => {
@@ -358,8 +391,13 @@ describe("showBatch", () => {
     expect(img.width).toBe(4 * 18 + 2);
     expect(img.height).toBeGreaterThan(18 + 2);
     const band = img.height - (18 + 2);
-    expect(region(img, 0, 0, img.width, band).variance).toBeGreaterThan(10);
-    expect(region(img, 0, band, img.width, img.height - band).variance).toBeGreaterThan(100);
+    expect(region(img, 0, 0, img.width, band).variance).toBeGreaterThan(10); // text was drawn in the title band
+    // Below it, make_grid's layout: image k at (2 + 18k, 2), each pixel the batch's own, un-normalized.
+    const data = values(4 * 3 * 16 * 16);
+    for (let k = 0; k < 4; k++) {
+      const rect = { left: 2 + 18 * k, top: band + 2, width: 16, height: 16 };
+      expect(pixelsDiffering(img, rect, data.subarray(k * 3 * 256, (k + 1) * 3 * 256))).toBe(0);
+    }
     await expect(showBatch(inputs, [0, 1], ["ants", "bees"], out)).rejects.toThrow("labels has 2 entries but the batch has 4 images");
   });
 });

@@ -54,8 +54,11 @@ export async function withCallerStack<T>(promise: Promise<T>, callSite: Error): 
   try {
     return await promise;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    const error = err instanceof TypeError ? new TypeError(message) : new Error(message);
+    // The addon's errors come from the main realm: `instanceof Error` is false for
+    // them inside a vm context (jest's, for one), so look at their shape instead.
+    const e = typeof err === "object" && err !== null ? (err as { message?: unknown; name?: unknown }) : null;
+    const message = typeof e?.message === "string" ? e.message : String(err);
+    const error = e?.name === "TypeError" ? new TypeError(message) : new Error(message);
     error.stack = `${error.name}: ${message}\n${(callSite.stack ?? "").split("\n").slice(1).join("\n")}`;
     throw error;
   }

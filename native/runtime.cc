@@ -37,6 +37,16 @@ Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), torch::cuda::is_available());
 }
 
+// torch.backends.cuda.is_built(): whether the libtorch built against has CUDA
+// (TT_WITH_CUDA, set by CMakeLists.txt), with or without a GPU here.
+Napi::Value CudaIsBuilt(const Napi::CallbackInfo& info) {
+#ifdef TT_WITH_CUDA
+  return Napi::Boolean::New(info.Env(), true);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(torch::cuda::device_count()));
 }

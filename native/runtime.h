@@ -6,6 +6,7 @@ namespace tt {
 // TORCH_TRANSFER_MALLOC_TUNING=0 leaves it alone. Returns whether it did.
 bool TuneAllocator();
 Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info);   // sync
+Napi::Value CudaIsBuilt(const Napi::CallbackInfo& info);       // sync
 Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info);   // sync
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info);     // sync
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info);     // sync

@@ -5,11 +5,11 @@ import { checkDevice, defaultDevice } from "../device";
 import { setTransformSeed } from "../random";
 import { getNumThreads, libtorchVersion, manualSeed } from "../runtime";
 import { CrossEntropyLoss } from "../nn/loss";
-import { StepLR } from "../optim/stepLR";
+import { LRSchedulerState } from "../optim/lrScheduler";
 import { cloneStateDict, disposeStateDict } from "../train/stateDicts";
 import {
-  CHECKPOINT_FILE, HISTORY_FILE, loadCheckpoint, MODEL_FILE, modelMetadata, parseModelMetadata, RunSettings, runFolderState, saveCheckpoint,
-  writeJsonAtomic,
+  CHECKPOINT_FILE, checkpointOptimizerState, HISTORY_FILE, loadCheckpoint, MODEL_FILE, modelMetadata, parseModelMetadata, RunSettings, runFolderState,
+  saveCheckpoint, writeJsonAtomic,
 } from "../train/checkpoint";
 import { captureRng, restoreRng } from "../train/rngState";
 import { extractFeatures, trainLinearProbe } from "../train/linearProbe";
@@ -18,7 +18,8 @@ import { checkImages } from "../data/checkImages";
 import { DataLoader } from "../data/dataLoader";
 import { hasImageExtension, ImageFolder } from "../datasets/imageFolder";
 import { DistributedSampler, ShardSampler } from "../distributed/sampler";
-import { datasetWithValTransform, Mode, tutorialData, tutorialModel, tutorialOptimizer } from "../train/tutorial";
+import { datasetWithValTransform, Mode, tutorialData, tutorialModel } from "../train/tutorial";
+import { defaultWeightDecay, describeRecipe, OPTIMIZERS, RecipeSettings, recipeOptimizer, recipeScheduler, SCHEDULERS } from "../train/recipe";
 import { phaseProgress, PhaseProgress } from "./progress";
 import { CommandSpec, FlagTable, helpText, parseCommand } from "./flags";
 import { intFlag, numberFlag, UsageError } from "./usage";
@@ -28,8 +29,12 @@ const FLAGS = {
   data: { type: "string", value: "DIR", default: "data/hymenoptera_data, fetched when missing", help: "an ImageFolder root holding train/ and val/, one sub-folder per class" },
   epochs: { type: "string", value: "N", default: "25", help: "passes over the training set" },
   "batch-size": { type: "string", value: "N", default: "4", help: "images per training step" },
-  lr: { type: "string", value: "X", default: "0.001", help: "SGD's learning rate" },
-  momentum: { type: "string", value: "X", default: "0.9", help: "SGD's momentum" },
+  lr: { type: "string", value: "X", default: "0.001", help: "the learning rate (onecycle: its peak)" },
+  momentum: { type: "string", value: "X", default: "0.9", help: "SGD's momentum (onecycle cycles it from 0.95 to 0.85 and back)" },
+  optimizer: { type: "string", value: "sgd|adamw", default: "sgd", help: "SGD with momentum (the tutorial's) or AdamW" },
+  "weight-decay": { type: "string", value: "X", default: "0 for sgd, 0.01 for adamw", help: "L2 penalty (SGD) or decoupled weight decay (AdamW)" },
+  scheduler: { type: "string", value: "step|cosine|onecycle", default: "step", help: "StepLR or cosine decay per epoch, or one-cycle per batch" },
+  "warmup-epochs": { type: "string", value: "N", default: "0", help: "step, cosine: a linear warm-up from 1% of lr first; onecycle: the length of its rise" },
   "step-size": { type: "string", value: "N", default: "7", help: "StepLR: epochs between learning-rate decays" },
   gamma: { type: "string", value: "X", default: "0.1", help: "StepLR: the factor of each decay" },
   weights: { type: "string", value: "imagenet|none|FILE", default: "imagenet", help: "starting weights: torchvision's ImageNet ones, random, or a file" },
@@ -47,6 +52,7 @@ const FLAGS = {
   "node-rank": { type: "string", value: "N", default: "0", help: "this machine's index among --nnodes" },
   "master-addr": { type: "string", value: "HOST", default: "127.0.0.1", help: "rank 0's host, for --nnodes above 1" },
   "master-port": { type: "string", value: "PORT", default: "29500", help: "rank 0's rendezvous port" },
+  "dist-timeout": { type: "string", value: "SECONDS", default: "1800", help: "how long the rendezvous and each collective may wait for the other ranks (PyTorch's default: 30 minutes)" },
 } as const satisfies FlagTable;
 
 /** feature-extract's own flags, on top of FLAGS. */
@@ -73,6 +79,7 @@ export function commandSpec(mode: Mode): CommandSpec<TrainFlags> {
       `npm run ${name}`,
       `npm run ${name} -- --data photos --epochs 5 --out runs/photos`,
       `npm run ${name} -- --resume runs/photos --epochs 10`,
+      `npm run ${name} -- --optimizer adamw --scheduler cosine --warmup-epochs 2`,
       ...(mode === "finetune" ? [] : [`npm run ${name} -- --cache-features`]),
       `npm run ${name} -- --nproc-per-node 2 --device cpu`,
     ],
@@ -91,7 +98,8 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   const { resumed, previous } = resumeDir ? await resumeFrom(command, resumeDir) : { resumed: null, previous: undefined };
   if (previous && previous.mode !== mode) throw new UsageError(`${resumeDir} holds a ${previous.mode} run, not ${mode}`);
 
-  const settings: RunSettings = {
+  const optimizerName = choiceFlag(flags.optimizer, "optimizer", OPTIMIZERS, previous?.optimizer ?? "sgd");
+  const settings: RunSettings & RecipeSettings = {
     mode,
     arch: "resnet18",
     data: path.resolve(flags.data ?? previous?.data ?? path.join(ROOT, "data", "hymenoptera_data")),
@@ -101,10 +109,15 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     momentum: numberFlag(flags.momentum, "momentum", previous?.momentum ?? 0.9, { min: 0 }),
     stepSize: intFlag(flags["step-size"], "step-size", previous?.stepSize ?? 7),
     gamma: numberFlag(flags.gamma, "gamma", previous?.gamma ?? 0.1, { min: 0, exclusiveMin: true }),
+    optimizer: optimizerName,
+    scheduler: choiceFlag(flags.scheduler, "scheduler", SCHEDULERS, previous?.scheduler ?? "step"),
+    warmupEpochs: intFlag(flags["warmup-epochs"], "warmup-epochs", previous?.warmupEpochs ?? 0, 0),
+    weightDecay: numberFlag(flags["weight-decay"], "weight-decay", previous?.weightDecay ?? defaultWeightDecay(optimizerName), { min: 0 }),
     weights: flags.weights ?? previous?.weights ?? "imagenet",
     seed: intFlag(flags.seed, "seed", previous?.seed ?? 0, 0),
     device: flags.device ?? previous?.device ?? defaultDevice(),
   };
+  if (settings.warmupEpochs >= settings.epochs) throw new UsageError(`--warmup-epochs must be below --epochs (${settings.epochs}), got ${settings.warmupEpochs}`);
   try {
     checkDevice(settings.device, "--device");
   } catch (err) {
@@ -171,20 +184,21 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   const { model, trainable } = await tutorialModel(mode, classNames.length, resumed ? null : weights);
   const dataloaders = world ? shardedLoaders(datasets, world, settings.batchSize, workers, settings.seed, resumed ? resumed.state.epoch + 1 : 0) : localLoaders;
   model.to(settings.device);
-  const optimizer = tutorialOptimizer(trainable, settings.lr, settings.momentum);
-  const scheduler = new StepLR(optimizer, { stepSize: settings.stepSize, gamma: settings.gamma });
+  const optimizer = recipeOptimizer(settings, trainable);
+  const scheduler = recipeScheduler(settings, optimizer, dataloaders.train.length);
   // One process: the loaders' generators go into the checkpoint. Data-parallel
   // ranks reseed theirs each epoch instead (see shardedLoaders), since only rank 0 writes.
   const rngLoaders = world ? {} : localLoaders;
   if (resumed) {
     model.loadStateDict(resumed.model);
-    optimizer.loadMomentumBuffers(trainable.map((_, i) => resumed.momentum.get(i) ?? null));
-    scheduler.loadStateDict(resumed.state.scheduler);
+    optimizer.loadStateDict(checkpointOptimizerState(resumed, optimizer));
+    scheduler.loadStateDict(resumed.state.scheduler as LRSchedulerState);
     if (resumed.state.rng) restoreRng(resumed.state.rng, rngLoaders);
   }
 
   // Every rank starts from rank 0's weights (DistributedDataParallel broadcasts them).
-  const group = world ? await (await import("../distributed")).initProcessGroup({ backend: "gloo" }) : null;
+  const timeoutMs = intFlag(flags["dist-timeout"], "dist-timeout", 1800) * 1000;
+  const group = world ? await (await import("../distributed")).initProcessGroup({ backend: "gloo", timeoutMs }) : null;
   const trained = group ? new (await import("../distributed")).DistributedDataParallel(model, group) : model;
 
   if (lead) fs.mkdirSync(out, { recursive: true });
@@ -312,6 +326,12 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   }
 }
 
+function choiceFlag<T extends string>(value: string | undefined, name: string, choices: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!choices.includes(value as T)) throw new UsageError(`--${name} expects one of ${choices.join(", ")}, got "${value}"`);
+  return value as T;
+}
+
 /** Structural problems with the data folder (no val/, no classes, classes that differ) are usage errors. */
 function dataOrUsageError<T>(load: () => T): T {
   try {
@@ -341,7 +361,7 @@ function header(h: HeaderInfo): string {
     ["device", `${s.device}, ${getNumThreads()} threads${h.worldSize > 1 ? ` per process, ${h.worldSize} processes` : ""}, libtorch ${libtorchVersion()}`],
     ["model", `${s.arch}, ${h.command === "finetune" ? "every layer trained" : "frozen but for a new fc"}`],
     ["weights", h.weights],
-    ["training", `${s.epochs} epochs, batch ${s.batchSize}, SGD(lr ${s.lr}, momentum ${s.momentum}), StepLR(${s.stepSize}, ${s.gamma})`],
+    ["training", `${s.epochs} epochs, batch ${s.batchSize}, ${describeRecipe(s as RunSettings & RecipeSettings)}`],
     ["out", h.out],
   ];
   return rows.map(([k, v]) => `${k.padEnd(9)}${v}`).join("\n") + "\n";

@@ -4,6 +4,7 @@ import { checkInteger, checkOptions, checkString, invalid, withCallerStack } fro
 import { addon, NativeProcessGroup } from "../native";
 import { SerialQueue } from "../nn/serial";
 import { checkTensor, Tensor } from "../tensor";
+import { glooInterfaceFor } from "./socketInterface";
 
 export type Backend = "gloo" | "nccl";
 
@@ -29,6 +30,11 @@ export const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
 /** True when the addon was built with libtorch's distributed engine (c10d and Gloo headers found). */
 export function isAvailable(): boolean {
   return addon.distributedAvailable();
+}
+
+/** torch.distributed.is_nccl_available(): built against a CUDA libtorch with c10d's NCCL backend. */
+export function isNcclAvailable(): boolean {
+  return addon.ncclAvailable();
 }
 
 /** One rank's handle on a process group: collectives run one at a time, in call order. */
@@ -148,6 +154,10 @@ export async function initProcessGroup(options: InitProcessGroupOptions = {}): P
         "Install the Gloo headers (Debian/Ubuntu: `apt-get install libgloo-dev`) and rebuild (`npm run build`).",
     );
   }
+  // The native rendezvous reads GLOO_SOCKET_IFNAME; set it as a user on such a
+  // host would have to (see socketInterface.ts), for this process and its children.
+  const iface = await glooInterfaceFor(masterAddr);
+  if (iface) process.env.GLOO_SOCKET_IFNAME = iface;
   const callSite = new Error();
   const native = await withCallerStack(addon.ProcessGroup.create(backend, masterAddr, masterPort, rank, worldSize, timeoutMs), callSite);
   return new ProcessGroup(native, fromEnv("LOCAL_RANK", 0, process.env) ?? rank);

@@ -9,6 +9,7 @@ import { SPEC as fetchData } from "../lib/cli/fetchData";
 import { SPEC as fetchWeights } from "../lib/cli/fetchWeights";
 import { SPEC as serve } from "../lib/cli/serve";
 import { SPEC as exportCommand } from "../lib/cli/export";
+import { SPEC as checkData } from "../lib/cli/checkData";
 
 const FLAGS = {
   epochs: { type: "string", value: "N", default: "25", help: "passes over the data" },
@@ -86,6 +87,7 @@ test.each([
   ["fetch-weights", fetchWeights],
   ["serve", serve],
   ["export", exportCommand],
+  ["check-data", checkData],
 ] as [string, CommandSpec<FlagTable>][])("every flag of %s has a line in --help, and there are examples", (name, spec) => {
   const text = helpText(spec);
   expect(text.startsWith(`usage: npm run ${name} -- `)).toBe(true);

@@ -1,7 +1,7 @@
 // torch-transfer: PyTorch's transfer-learning tutorial for Node.js.
 export { tensor, stack, isTensor, Tensor } from "./tensor";
 export type { DtypeName, TypedArray } from "./native";
-export { cuda, backends, setNumThreads, getNumThreads, manualSeed, libtorchVersion } from "./runtime";
+export { cuda, backends, setNumThreads, getNumThreads, manualSeed, getRngState, setRngState, libtorchVersion } from "./runtime";
 export { noGrad, withGradEnabled, isGradEnabled, setGradEnabled } from "./grad";
 export { load, save, loadSafetensors, loadSafetensorsMetadata } from "./serialization";
 export type { SaveFormat, SaveOptions } from "./serialization";
@@ -9,8 +9,8 @@ export { download, resolveWeights, fetchData } from "./hub";
 export type { DownloadOptions, ResolveOptions, FetchDataOptions } from "./hub";
 export * as transforms from "./transforms";
 export * as datasets from "./datasets";
-export { DataLoader, decodeImage } from "./data";
-export type { RgbImage, Dataset, DataLoaderOptions, Sampler, Batch } from "./data";
+export { DataLoader, decodeImage, checkImages } from "./data";
+export type { RgbImage, Dataset, DataLoaderOptions, Sampler, Batch, BadImage } from "./data";
 export { Generator, setTransformSeed } from "./random";
 export * as models from "./models";
 export * as nn from "./nn";

@@ -115,6 +115,8 @@ export interface Addon {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   manualSeed(seed: number): void;
+  getRngState(): Uint8Array;
+  setRngState(state: Uint8Array): void;
   libtorchVersion(): string;
   /** Holds the native compute queue until the returned function is called (tests: "the model is busy", for certain). */
   holdComputeQueue(): () => void;

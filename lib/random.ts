@@ -1,7 +1,7 @@
 // A small seedable generator (xoshiro128**) for the random transforms and the
 // DataLoader's shuffling. It repeats exactly for a seed; it does not try to
 // reproduce Python's or libtorch's streams.
-import { checkInteger } from "./check";
+import { checkInteger, invalid } from "./check";
 
 function splitmix32(state: { s: number }): number {
   state.s = (state.s + 0x9e3779b9) | 0;
@@ -71,6 +71,21 @@ export class Generator {
       [order[i], order[j]] = [order[j], order[i]];
     }
     return order;
+  }
+
+  /** The stream's position (torch.Generator.get_state): four 32-bit words, for a checkpoint. */
+  getState(): number[] {
+    return Array.from(this.s);
+  }
+
+  /** Puts the stream back where getState() found it. */
+  setState(state: readonly number[]): this {
+    if (!Array.isArray(state) || state.length !== 4 || !state.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)) {
+      throw invalid("array of four 32-bit unsigned integers", "state", state);
+    }
+    if (state.every((w) => w === 0)) throw new RangeError("generator state cannot be all zeros (xoshiro128** would repeat 0 forever)");
+    this.s.set(state);
+    return this;
   }
 
   /** A 53-bit integer, to seed another generator from this one. */

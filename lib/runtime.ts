@@ -1,6 +1,6 @@
 // Threads, seeds and CUDA presence.
 import * as os from "os";
-import { checkInteger } from "./check";
+import { checkInteger, invalid } from "./check";
 import { addon } from "./native";
 
 export const cuda = {
@@ -26,6 +26,17 @@ export function getNumThreads(): number {
 
 export function manualSeed(seed: number): void {
   addon.manualSeed(checkInteger(seed, "seed", 0));
+}
+
+/** libtorch's default CPU generator state (torch.get_rng_state), a copy. */
+export function getRngState(): Uint8Array {
+  return addon.getRngState();
+}
+
+/** Restores what getRngState() gave (torch.set_rng_state). */
+export function setRngState(state: Uint8Array): void {
+  if (!(state instanceof Uint8Array)) throw invalid("Uint8Array (from getRngState)", "state", state);
+  addon.setRngState(state);
 }
 
 export function libtorchVersion(): string {

@@ -1,6 +1,7 @@
 // Runtime switches: CUDA presence, intra-op threads, the random seed.
 #include "runtime.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/version.h>
 
 #include <cstdlib>
@@ -68,6 +69,34 @@ Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber()) throw TypeError(env, "Expected an integer for seed");
   Guarded(env, [&] { torch::manual_seed(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value())); });
+  return env.Undefined();
+}
+
+// The default CPU generator's state (torch.get_rng_state): what weight init,
+// dropout and randperm without a generator draw from; a checkpoint keeps it.
+Napi::Value GetRngState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor state = Guarded(env, [&] {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    return gen.get_state();
+  });
+  return Napi::Buffer<uint8_t>::Copy(env, state.data_ptr<uint8_t>(), static_cast<size_t>(state.numel()));
+}
+
+Napi::Value SetRngState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw TypeError(env, "Expected a Uint8Array for state");
+  }
+  auto bytes = info[0].As<Napi::Uint8Array>();
+  Guarded(env, [&] {
+    auto state = torch::empty({static_cast<int64_t>(bytes.ByteLength())}, torch::kUInt8);
+    std::memcpy(state.data_ptr<uint8_t>(), bytes.Data(), bytes.ByteLength());
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(state);  // checks the size and throws c10::Error on a wrong one
+  });
   return env.Undefined();
 }
 

@@ -11,6 +11,8 @@ Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info);   // sync
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info);     // sync
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info);     // sync
 Napi::Value ManualSeed(const Napi::CallbackInfo& info);        // sync
+Napi::Value GetRngState(const Napi::CallbackInfo& info);       // sync
+Napi::Value SetRngState(const Napi::CallbackInfo& info);       // sync
 Napi::Value Version(const Napi::CallbackInfo& info);           // sync
 // Holds the compute queue until the returned function is called: tests use it
 // to make "the model is busy" certain rather than a race.

@@ -6,7 +6,7 @@
 // torchvision) and ours on the same data with the same thread count, in the
 // same run, each part in its own process; prints a table with ratios (Python
 // time / ours: above 1 means ours is faster) and writes it as JSON.
-// Parts: weights, load, flops, decode, train, cache, serve, http, ddp (all by default).
+// Parts: weights, load, flops, decode, checkdata, train, cache, serve, http, ddp (all by default).
 "use strict";
 const { spawnSync } = require("child_process");
 const fs = require("fs");
@@ -17,7 +17,7 @@ const { formatTable, buildRows } = require("./bench/table");
 
 const ROOT = path.resolve(__dirname, "..");
 const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-const PARTS = ["weights", "load", "flops", "decode", "train", "cache", "serve", "http", "ddp"];
+const PARTS = ["weights", "load", "flops", "decode", "checkdata", "train", "cache", "serve", "http", "ddp"];
 // glibc: serve large blocks from the heap instead of fresh mmaps, and keep freed memory
 // instead of trimming it, so each step does not page-fault its activations in again.
 const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(2 ** 32) };
@@ -113,6 +113,9 @@ try {
   }
   if (only.includes("decode")) {
     results.decode = { python: tool("decode", { data, limit }), ours: node("ours decode", "decode.js", { data, workers, limit }) };
+  }
+  if (only.includes("checkdata")) {
+    results.checkData = node("ours check-data (decode every image once)", "checkData.js", { data, workers, limit });
   }
   const modes = ["finetune", "feature-extract"];
   if (only.includes("train")) {

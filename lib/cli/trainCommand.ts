@@ -2,16 +2,21 @@
 import * as fs from "fs";
 import * as path from "path";
 import { checkDevice, defaultDevice } from "../device";
+import { setTransformSeed } from "../random";
 import { getNumThreads, libtorchVersion, manualSeed } from "../runtime";
 import { CrossEntropyLoss } from "../nn/loss";
 import { LRSchedulerState } from "../optim/lrScheduler";
 import { cloneStateDict, disposeStateDict } from "../train/stateDicts";
 import {
-  CHECKPOINT_FILE, checkpointOptimizerState, HISTORY_FILE, loadCheckpoint, MODEL_FILE, modelMetadata, RunSettings, saveCheckpoint, writeJsonAtomic,
+  CHECKPOINT_FILE, checkpointOptimizerState, HISTORY_FILE, loadCheckpoint, MODEL_FILE, modelMetadata, parseModelMetadata, RunSettings, runFolderState,
+  saveCheckpoint, writeJsonAtomic,
 } from "../train/checkpoint";
+import { captureRng, restoreRng } from "../train/rngState";
 import { extractFeatures, trainLinearProbe } from "../train/linearProbe";
 import { EpochRecord, trainModel, TrainingInterrupted } from "../train/trainModel";
+import { checkImages } from "../data/checkImages";
 import { DataLoader } from "../data/dataLoader";
+import { hasImageExtension, ImageFolder } from "../datasets/imageFolder";
 import { DistributedSampler, ShardSampler } from "../distributed/sampler";
 import { datasetWithValTransform, Mode, tutorialData, tutorialModel } from "../train/tutorial";
 import { defaultWeightDecay, describeRecipe, OPTIMIZERS, RecipeSettings, recipeOptimizer, recipeScheduler, SCHEDULERS } from "../train/recipe";
@@ -42,6 +47,8 @@ const FLAGS = {
   seed: { type: "string", value: "N", default: "0", help: "seed for weights, shuffling and augmentation" },
   json: { type: "boolean", help: "print one JSON line per phase and one at the end, no progress bars" },
   "no-report": { type: "boolean", help: "skip the pictures and report.html" },
+  "verify-images": { type: "boolean", help: "decode every image once before training; list every bad one and stop if any" },
+  "skip-bad-images": { type: "boolean", help: "leave out images that cannot be decoded (each named, and counted), rather than stop" },
   "nproc-per-node": { type: "string", value: "N", default: "1", help: "data-parallel worker processes on this machine (CPU, Gloo)" },
   nnodes: { type: "string", value: "N", default: "1", help: "machines taking part (with --nproc-per-node)" },
   "node-rank": { type: "string", value: "N", default: "0", help: "this machine's index among --nnodes" },
@@ -90,8 +97,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     return 0;
   }
   const resumeDir = flags.resume;
-  const resumed = resumeDir ? await loadCheckpoint(resumeDir).catch((err: Error) => { throw new UsageError(err.message); }) : null;
-  const previous = resumed?.state.settings;
+  const { resumed, previous } = resumeDir ? await resumeFrom(command, resumeDir) : { resumed: null, previous: undefined };
   if (previous && previous.mode !== mode) throw new UsageError(`${resumeDir} holds a ${previous.mode} run, not ${mode}`);
 
   const optimizerName = choiceFlag(flags.optimizer, "optimizer", OPTIMIZERS, previous?.optimizer ?? "sgd");
@@ -133,8 +139,13 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     throw new UsageError(`--weights: ${weights} does not exist (use DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2, none or a weights file)`);
   }
   const out = path.resolve(resumeDir ?? flags.out ?? path.join(ROOT, "runs", command));
-  if (!resumeDir && fs.existsSync(path.join(out, MODEL_FILE))) {
-    throw new UsageError(`${out} already holds a model; choose another --out, or continue it with --resume ${out}`);
+  if (!resumeDir) {
+    const held = await runFolderState(out);
+    if (held === "kept") throw new UsageError(`${out} already holds a model; choose another --out, or continue it with --resume ${out}`);
+    if (held === "no-epoch") {
+      process.stderr.write(`${command}: ${out} holds no whole epoch (an earlier run stopped in its first); starting afresh there\n`);
+      fs.rmSync(path.join(out, CHECKPOINT_FILE), { force: true });
+    }
   }
 
   if (flags.data !== undefined && !fs.existsSync(settings.data)) throw new UsageError(`--data: ${settings.data} does not exist`);
@@ -161,10 +172,21 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   const lead = !world || world.rank === 0; // only rank 0 prints and writes
   if (world && flags["cache-features"]) throw new UsageError("--cache-features runs in one process");
 
+  // --seed seeds every stream: libtorch's (weight init) and the transforms' default generator.
   manualSeed(settings.seed);
-  const { dataloaders: localLoaders, datasets, classNames } = dataOrUsageError(() =>
-    tutorialData(settings.data, { batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed }),
+  setTransformSeed(settings.seed);
+  const skipBad = !!flags["skip-bad-images"];
+  const loadData = (isValidFile?: (file: string) => boolean) => dataOrUsageError(() =>
+    tutorialData(settings.data, { batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed, onError: skipBad ? "skip" : "raise", isValidFile }),
   );
+  let data = loadData();
+  // Every rank checks (and so leaves out the same files); rank 0 alone says so.
+  const bad = flags["verify-images"] || skipBad ? await verifyImages(command, [data.datasets.train, data.datasets.val], workers, skipBad, lead) : [];
+  if (bad.length) {
+    const leftOut = new Set(bad);
+    data = loadData((file) => hasImageExtension(file) && !leftOut.has(file));
+  }
+  const { dataloaders: localLoaders, datasets, classNames } = data;
   if (resumed && resumed.state.classes.join("\n") !== classNames.join("\n")) {
     throw new UsageError(`${resumeDir} was trained on classes [${resumed.state.classes.join(", ")}], but ${settings.data} has [${classNames.join(", ")}]`);
   }
@@ -174,10 +196,14 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   model.to(settings.device);
   const optimizer = recipeOptimizer(settings, trainable);
   const scheduler = recipeScheduler(settings, optimizer, dataloaders.train.length);
+  // One process: the loaders' generators go into the checkpoint. Data-parallel
+  // ranks reseed theirs each epoch instead (see shardedLoaders), since only rank 0 writes.
+  const rngLoaders = world ? {} : localLoaders;
   if (resumed) {
     model.loadStateDict(resumed.model);
     optimizer.loadStateDict(checkpointOptimizerState(resumed, optimizer));
     scheduler.loadStateDict(resumed.state.scheduler as LRSchedulerState);
+    if (resumed.state.rng) restoreRng(resumed.state.rng, rngLoaders);
   }
 
   // Every rank starts from rank 0's weights (DistributedDataParallel broadcasts them).
@@ -210,8 +236,11 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       await writeReport({ outDir: out, settings: { ...meta.settings, bestValAcc: bestAcc }, history, classNames, model, valLoader: localLoaders.val, device: settings.device });
     }
     const checkpoint = path.join(out, MODEL_FILE);
+    const skipped = bad.length + datasets.train.skippedFiles.length + datasets.val.skippedFiles.length;
+    if (skipped) process.stderr.write(`${command}: skipped ${skipped} image(s) that cannot be decoded (each named above)\n`);
     if (flags.json) {
-      process.stdout.write(JSON.stringify({ bestValAcc: bestAcc, seconds: round(seconds, 2), checkpoint }) + "\n");
+      const line = { bestValAcc: bestAcc, seconds: round(seconds, 2), checkpoint, ...(skipBad ? { skippedImages: skipped } : {}) };
+      process.stdout.write(JSON.stringify(line) + "\n");
     } else {
       process.stdout.write(`Training complete in ${Math.floor(seconds / 60)}m ${Math.round(seconds % 60)}s\nBest val Acc: ${bestAcc.toFixed(4)}\nSaved ${checkpoint}\n`);
       if (!flags["no-report"]) process.stdout.write(`Report: ${path.join(out, "report.html")}\n`);
@@ -246,6 +275,8 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   process.on("SIGINT", onSigint);
   const started = Date.now();
   let lastSaved = resumed ? resumed.state.epoch : -1;
+  // An epoch's val line is printed once its checkpoint is on disk: whoever sees it may stop the run.
+  let valRecord: EpochRecord | null = null;
   try {
     const result = await trainModel(trained, new CrossEntropyLoss(), optimizer, scheduler, {
       dataloaders,
@@ -266,13 +297,17 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       onEpoch: (r) => {
         bar?.stop();
         bar = null;
-        report(r);
+        if (r.phase === "val") valRecord = r;
+        else report(r);
       },
       onEpochEnd: async (state) => {
         if (!lead) return;
-        await saveCheckpoint(out, { epoch: state.epoch, bestAcc: state.bestAcc, history: state.history, scheduler: scheduler.stateDict(), ...meta }, model.stateDict(), state.bestWeights, optimizer);
+        const rng = captureRng(rngLoaders);
+        await saveCheckpoint(out, { epoch: state.epoch, bestAcc: state.bestAcc, history: state.history, scheduler: scheduler.stateDict(), ...meta, rng }, model.stateDict(), state.bestWeights, optimizer);
         await writeJsonAtomic(path.join(out, HISTORY_FILE), state.history);
         lastSaved = state.epoch;
+        if (valRecord) report(valRecord);
+        valRecord = null;
       },
     });
     await finish(result.bestAcc, result.history, started);
@@ -351,6 +386,40 @@ interface World {
   size: number;
 }
 
+/**
+ * What --resume DIR continues: its checkpoint; or, when DIR holds no whole
+ * epoch and no checkpoint (a run that died in its first epoch), its run from
+ * the start, with the settings saved beside its starting weights.
+ */
+async function resumeFrom(command: string, dir: string) {
+  if (fs.existsSync(path.join(dir, CHECKPOINT_FILE)) || (await runFolderState(dir)) !== "no-epoch") {
+    const resumed = await loadCheckpoint(dir).catch((err: Error) => {
+      throw new UsageError(err.message);
+    });
+    return { resumed, previous: resumed.state.settings };
+  }
+  const { loadSafetensorsMetadata } = await import("../serialization");
+  const file = path.join(dir, MODEL_FILE);
+  const meta = parseModelMetadata(file, await loadSafetensorsMetadata(file));
+  if (!meta.settings?.mode) throw new UsageError(`${file} does not record the settings it was trained with; start a new run with --out`);
+  process.stderr.write(`${command}: ${dir} holds no whole epoch (its run stopped in the first); running it from the start\n`);
+  return { resumed: null, previous: meta.settings as RunSettings };
+}
+
+/**
+ * Decodes every image once before training and lists all that fail. Without
+ * skipBad any failure stops the run; with it, the files to leave out.
+ */
+async function verifyImages(command: string, sets: ImageFolder<unknown>[], workers: number, skipBad: boolean, lead: boolean): Promise<string[]> {
+  const files = sets.flatMap((d) => d.samples.map(([f]) => f));
+  const bad = await checkImages(files, { concurrency: workers });
+  if (lead) for (const b of bad) process.stderr.write(`${command}: ${b.file}: ${b.reason}\n`);
+  if (bad.length === 0) return [];
+  if (!skipBad) throw new Error(`${bad.length} of ${files.length} images cannot be decoded (listed above); remove them, or pass --skip-bad-images`);
+  if (lead) process.stderr.write(`${command}: skipping ${bad.length} of ${files.length} images, which cannot be decoded\n`);
+  return bad.map((b) => b.file);
+}
+
 /** Set when this process is one worker of several (torchrun's environment). */
 function worldFromEnv(): World | null {
   const size = Number(process.env.WORLD_SIZE ?? "1");
@@ -390,7 +459,11 @@ function shardedLoaders(datasets: ReturnType<typeof tutorialData>["datasets"], w
         return train.length;
       },
       [Symbol.asyncIterator]() {
-        trainSampler.setEpoch(epoch++);
+        trainSampler.setEpoch(epoch);
+        // Each (rank, epoch) its own transform stream, a function of the epoch
+        // alone, so that a resumed run draws what the uninterrupted one did.
+        train.generator.manualSeed(seed + world.rank + epoch * world.size);
+        epoch++;
         return train[Symbol.asyncIterator]();
       },
     },

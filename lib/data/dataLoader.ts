@@ -45,7 +45,8 @@ export class DataLoader implements AsyncIterable<Batch> {
   readonly dropLast: boolean;
   readonly prefetch: number;
   readonly sampler: Sampler | undefined;
-  private readonly generator: Generator;
+  /** Draws each epoch's order and transform seeds; its state is what a checkpoint keeps to resume exactly. */
+  readonly generator: Generator;
 
   constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
     if (!dataset || typeof dataset.get !== "function" || !Number.isInteger(dataset.length)) {

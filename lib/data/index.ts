@@ -2,4 +2,6 @@
 export { DataLoader } from "./dataLoader";
 export type { Dataset, DataLoaderOptions, Sampler, Batch } from "./dataLoader";
 export { decodeImage } from "./decode";
+export { checkImages } from "./checkImages";
+export type { BadImage, CheckImagesOptions } from "./checkImages";
 export type { RgbImage } from "./image";

@@ -15,6 +15,8 @@ export interface ImageFolderOptions<T = RgbImage> {
   transform?: Transform<RgbImage, T>;
   /** "raise" (default): a file that cannot be decoded rejects get(). "skip": see ImageFolder.get. */
   onError?: "raise" | "skip";
+  /** torchvision's is_valid_file: which files are samples, in place of the extension check. */
+  isValidFile?: (path: string) => boolean;
 }
 
 export function hasImageExtension(file: string): boolean {
@@ -54,12 +56,13 @@ export class ImageFolder<T = RgbImage> {
   private readonly broken = new Set<number>();
 
   constructor(root: string, options: ImageFolderOptions<T> = {}) {
-    const { transform, onError = "raise" } = checkOptions(options, { transform: true, onError: true }, "ImageFolder");
+    const { transform, onError = "raise", isValidFile = hasImageExtension } = checkOptions(options, { transform: true, onError: true, isValidFile: true }, "ImageFolder");
     this.root = checkString(root, "root");
     if (transform !== undefined && (transform === null || typeof transform.forward !== "function")) {
       throw invalid("transform (an object with forward())", "transform", transform);
     }
     if (onError !== "raise" && onError !== "skip") throw invalid('"raise" or "skip"', "onError", onError);
+    if (typeof isValidFile !== "function") throw invalid("function (path) => boolean", "isValidFile", isValidFile);
     this.transform = transform;
     this.onError = onError;
     this.classes = findClasses(root);
@@ -67,7 +70,7 @@ export class ImageFolder<T = RgbImage> {
     this.samples = [];
     const empty: string[] = [];
     this.classes.forEach((cls, label) => {
-      const files = walkFiles(pyJoin(root, cls)).filter(hasImageExtension);
+      const files = walkFiles(pyJoin(root, cls)).filter((f) => isValidFile(f));
       if (files.length === 0) empty.push(cls);
       for (const file of files) this.samples.push([file, label]);
     });
@@ -82,6 +85,11 @@ export class ImageFolder<T = RgbImage> {
 
   get length(): number {
     return this.samples.length;
+  }
+
+  /** With onError "skip": the files skipped so far, in sample order. */
+  get skippedFiles(): string[] {
+    return [...this.broken].sort((a, b) => a - b).map((i) => this.samples[i][0]);
   }
 
   /**

@@ -9,6 +9,7 @@ import { LRSchedulerState } from "../optim/lrScheduler";
 import { Optimizer, OptimizerStateDict } from "../optim/optimizer";
 import { ReduceLROnPlateauState } from "../optim/reduceLROnPlateau";
 import { Tensor } from "../tensor";
+import { RngState } from "./rngState";
 import { EpochRecord } from "./trainModel";
 
 export const MODEL_FILE = "model.safetensors";
@@ -74,6 +75,8 @@ export interface CheckpointState {
   settings: RunSettings;
   /** The optimizer's groups and its numeric state (step counts); its tensors are in the file. */
   optimizer?: { paramGroups: OptimizerStateDict["paramGroups"]; numbers: Record<string, Record<string, number>> };
+  /** Absent in checkpoints written before resumes were exact, and in the one saved before any epoch. */
+  rng?: RngState;
 }
 
 export async function saveCheckpoint(
@@ -136,10 +139,35 @@ export async function loadCheckpoint(dir: string): Promise<{ state: CheckpointSt
   return { state: JSON.parse(meta.state) as CheckpointState, model, best, optimizerTensors };
 }
 
+/**
+ * What an --out folder holds: "empty"; "no-epoch", a run that stopped before
+ * its first epoch ended (only the starting weights, which this package wrote
+ * with a best accuracy of 0, and at most the starting point's checkpoint; no
+ * history); or "kept", anything else (whole epochs, a model from elsewhere).
+ */
+export async function runFolderState(dir: string): Promise<"empty" | "no-epoch" | "kept"> {
+  const has = (name: string) => fs.existsSync(path.join(dir, name));
+  if (!has(MODEL_FILE) && !has(CHECKPOINT_FILE)) return "empty";
+  // A --cache-features run keeps no checkpoint, but its history says it finished.
+  if (has(HISTORY_FILE)) return "kept";
+  const { loadSafetensorsMetadata } = await import("../serialization");
+  const metadata = async (name: string) => (has(name) ? loadSafetensorsMetadata(path.join(dir, name)).catch(() => null) : undefined);
+  const [model, checkpoint] = [await metadata(MODEL_FILE), await metadata(CHECKPOINT_FILE)];
+  const startingModel = model === undefined || (model?.format === "torch-transfer/classifier-v1" && model.bestValAcc === "0");
+  const startingCheckpoint = checkpoint === undefined || (checkpoint?.format === "torch-transfer/checkpoint-v1" && !!checkpoint.state && (JSON.parse(checkpoint.state) as CheckpointState).epoch < 0);
+  return startingModel && startingCheckpoint ? "no-epoch" : "kept";
+}
+
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
-  await fs.promises.writeFile(tmp, JSON.stringify(value, null, 2) + "\n");
-  await fs.promises.rename(tmp, file);
+  try {
+    await fs.promises.writeFile(tmp, JSON.stringify(value, null, 2) + "\n");
+    await fs.promises.rename(tmp, file);
+  } catch (err) {
+    // A full disk must not leave half a file behind, nor a message without the file's name.
+    await fs.promises.rm(tmp, { force: true });
+    throw new Error(`cannot write ${file}: ${(err as Error).message}`);
+  }
 }
 
 /**

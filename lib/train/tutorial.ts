@@ -25,18 +25,22 @@ export interface LoaderOptions {
   numWorkers?: number;
   seed?: number;
   limit?: number;
+  /** What the ImageFolders do with a file that does not decode (see ImageFolderOptions). */
+  onError?: "raise" | "skip";
+  /** Which files are samples (ImageFolder's isValidFile); images by extension by default. */
+  isValidFile?: (path: string) => boolean;
 }
 
 /** ImageFolders for `dir`/train and `dir`/val, with the same classes, and their loaders. */
-export function tutorialData(dir: string, { batchSize, numWorkers, seed }: LoaderOptions) {
+export function tutorialData(dir: string, { batchSize, numWorkers, seed, onError, isValidFile }: LoaderOptions) {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`data folder ${dir} does not exist`);
   for (const phase of ["train", "val"]) {
     const sub = path.join(dir, phase);
     if (!fs.existsSync(sub)) throw new Error(`data folder ${dir} has no ${phase}/ folder (expected ${sub})`);
   }
   const datasets = {
-    train: new ImageFolder(path.join(dir, "train"), { transform: dataTransforms.train() }),
-    val: new ImageFolder(path.join(dir, "val"), { transform: dataTransforms.val() }),
+    train: new ImageFolder(path.join(dir, "train"), { transform: dataTransforms.train(), onError, isValidFile }),
+    val: new ImageFolder(path.join(dir, "val"), { transform: dataTransforms.val(), onError, isValidFile }),
   };
   const a = datasets.train.classes.join(", ");
   const b = datasets.val.classes.join(", ");

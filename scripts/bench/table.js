@@ -14,6 +14,11 @@ function buildRows(r) {
     const ratio = python == null || ours == null ? null : kind === "time" ? python / ours : kind === "rate" ? ours / python : null;
     rows.push({ section, name, python, ours, unit: kind === "time" ? "s" : kind, ratio, note });
   };
+  if (r.checkData) {
+    const c = r.checkData;
+    add("check-data", `decode every image once (${c.images} files), images/s`, null, c.images / c.seconds, "rate", "no Python counterpart");
+    add("check-data", "images per CPU-second", null, c.images / c.cpuSeconds, "rate");
+  }
   if (r.train) {
     const { python: p, ours: o } = r.train;
     const n = (side, phase) => record(side, "finetune", phase).images;
@@ -128,7 +133,8 @@ function formatTable(r) {
     out.push(line(body[i]));
   });
   const s = r.settings;
-  out.push("", `threads ${s.threads}, decode workers ${s.workers}${s.quick ? ", --quick (subsampled)" : ""}; ${s.weights}; ratio above 1: ours is faster (Python time / ours, or our rate / the reference's)`);
+  out.push("", `CPU: ${r.machine.cpuModel} (${r.machine.cpus} available to this process)`);
+  out.push(`threads ${s.threads}, decode workers ${s.workers}${s.quick ? ", --quick (subsampled)" : ""}; ${s.weights}; ratio above 1: ours is faster (Python time / ours, or our rate / the reference's)`);
   return out.join("\n");
 }
 

@@ -125,7 +125,64 @@ describe.each(["finetune", "featureExtract"])("%s", (command) => {
     // float32 softmax against float64: a few ulp of float32 (~1e-7) apart.
     expect(Math.abs(prediction.probability - probs[best])).toBeLessThan(1e-6);
     expect(Math.abs(prediction.topk[1].probability - probs[1 - best])).toBeLessThan(1e-6);
+
+    // The run folder stands for its model; a folder of images is searched recursively.
+    const csv = path.join(tmp, `${command}.csv`);
+    const many = run("predict", ["--model", out, "--topk", "2", "--csv", csv, path.join(small, "val")]);
+    expect(many.stderr).toBe("");
+    expect(many.status).toBe(0);
+    const csvRows = fs.readFileSync(csv, "utf8").trim().split("\n").map((l) => l.split(","));
+    expect(csvRows[0]).toEqual(["image", "label", "probability", "label2", "probability2"]);
+    const listed = ["ants", "bees"].flatMap((c) => fs.readdirSync(path.join(small, "val", c)).sort().map((f) => `${small}/val/${c}/${f}`));
+    expect(csvRows.slice(1).map((r) => r[0])).toEqual(listed);
+    for (const r of csvRows.slice(1)) {
+      expect([r[1], r[3]].sort()).toEqual(["ants", "bees"]);
+      expect(Number(r[2]) + Number(r[4])).toBeCloseTo(1, 5); // two classes' softmax in float32
+    }
+    expect(many.stdout.trim().split("\n")).toHaveLength(listed.length + 1);
+    expect(many.stdout).toContain(`Wrote ${listed.length} predictions to ${csv}`);
   });
+});
+
+test("without --json, a header names the data, classes, device, threads, libtorch and weights before training, and epochs count from 1", () => {
+  const out = path.join(tmp, "header-run");
+  const r = run("finetune", ["--data", small, "--epochs", "1", "--weights", "none", "--out", out, "--no-report"]);
+  expect(r.status).toBe(0);
+  const lines = r.stdout.split("\n");
+  expect(lines.slice(0, 7)).toEqual([
+    `data     ${small} (train 8 images, val 8 images)`,
+    "classes  2: ants, bees",
+    expect.stringMatching(new RegExp(`^device   cpu, \\d+ threads, libtorch ${tt.libtorchVersion().replace(/[.+]/g, "\\$&")}$`)),
+    "model    resnet18, every layer trained",
+    "weights  none (random initialisation)",
+    "training 1 epochs, batch 4, SGD(lr 0.001, momentum 0.9), StepLR(7, 0.1)",
+    `out      ${out}`,
+  ]);
+  expect(lines[7]).toMatch(/^epoch 1\/1 train loss \d+\.\d{4} acc \d\.\d{4}/);
+  expect(lines[8]).toMatch(/^epoch 1\/1 val   loss/);
+});
+
+test("a missing image says no such file; predict refuses a folder with no images", () => {
+  const model = path.join(tmp, "finetune-run");
+  const missing = run("predict", ["--model", model, path.join(tmp, "nope.jpg")]);
+  expect(missing.status).toBe(2);
+  expect(missing.stderr).toBe(`predict: no such file: ${path.join(tmp, "nope.jpg")}\n`);
+  const bare = path.join(tmp, "no-images");
+  fs.mkdirSync(path.join(bare, "sub"), { recursive: true });
+  fs.writeFileSync(path.join(bare, "sub", "notes.txt"), "not an image");
+  const none = run("predict", ["--model", model, bare]);
+  expect(none.status).toBe(2);
+  expect(none.stderr).toMatch(/no-images is a folder with no images in it/);
+});
+
+test("--help of every command shows each flag with a description and examples, and exits 0", () => {
+  for (const name of ["finetune", "featureExtract", "predict", "showBatch", "fetchData", "fetchWeights"]) {
+    const r = run(name, ["--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: npm run [a-z-]+ -- \[options\]/);
+    expect(r.stdout).toMatch(/\n {2}-h, --help +show this help and exit\n/);
+    expect(r.stdout).toMatch(/\nexamples:\n {2}npm run /);
+  }
 });
 
 test("--resume continues a run from its checkpoint", () => {
@@ -211,6 +268,30 @@ test("--nproc-per-node 2 trains on two processes with whole-set figures, and ano
   expect(JSON.parse(resumed.stdout.trim().split("\n")[0])).toMatchObject({ epoch: 1, phase: "train", images: 8 });
 });
 
+test("--optimizer adamw --scheduler cosine --warmup-epochs 1: the checkpoint holds AdamW's state and the schedule's, and --resume continues both", async () => {
+  const out = path.join(tmp, "adamw-run");
+  const args = ["--data", small, "--weights", "none", "--out", out, "--json", "--no-report", "--batch-size", "4"];
+  const r = run("featureExtract", [...args, "--epochs", "2", "--optimizer", "adamw", "--scheduler", "cosine", "--warmup-epochs", "1", "--weight-decay", "0.05"]);
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  const { loadCheckpoint } = await import("../lib/train/checkpoint");
+  const first = await loadCheckpoint(out);
+  expect(first.state.settings).toMatchObject({ optimizer: "adamw", scheduler: "cosine", warmupEpochs: 1, weightDecay: 0.05 });
+  // 8 training images in batches of 4, two epochs: 4 steps of fc's weight and bias.
+  expect(first.state.optimizer?.numbers).toEqual({ 0: { step: 4 }, 1: { step: 4 } });
+  expect([...first.optimizerTensors.keys()].sort()).toEqual(["0.expAvg", "0.expAvgSq", "1.expAvg", "1.expAvgSq"]);
+  expect(first.state.optimizer?.paramGroups[0]).toMatchObject({ weightDecay: 0.05, initialLr: 0.001 });
+  // SequentialLR stepped once per epoch: warm-up, then cosine.
+  expect(first.state.scheduler.lastEpoch).toBe(2);
+  const resumed = run("featureExtract", ["--resume", out, "--epochs", "3", "--json", "--no-report"]);
+  expect(resumed.stderr).toBe("");
+  expect(resumed.status).toBe(0);
+  expect(JSON.parse(resumed.stdout.trim().split("\n")[0])).toMatchObject({ epoch: 2, phase: "train", images: 8 });
+  const second = await loadCheckpoint(out);
+  expect(second.state.optimizer?.numbers).toEqual({ 0: { step: 6 }, 1: { step: 6 } });
+  expect(second.state.scheduler.lastEpoch).toBe(3);
+});
+
 describe("refusals: one line, exit 2 for usage, nothing saved is lost", () => {
   test.each([
     [["--data", "/nonexistent/folder"], 2, /--data: \/nonexistent\/folder does not exist/],
@@ -218,7 +299,14 @@ describe("refusals: one line, exit 2 for usage, nothing saved is lost", () => {
     [["--epochs", "many"], 2, /--epochs expects an integer of at least 1, got "many"/],
     [["--lr=-1"], 2, /--lr expects a number above 0, got "-1"/],
     [["--device", "cuda:0"], 2, /cuda:0.*(needs CUDA|does not exist)/],
-    [["--bogus"], 2, /Unknown option '--bogus'/],
+    [["--bogus"], 2, /unknown option --bogus \(see --help\)/],
+    [["--epoch", "1"], 2, /unknown option --epoch; did you mean --epochs\?/],
+    [["--epochs", "-1"], 2, /--epochs expects an integer of at least 1, got "-1"/],
+    [["--lr", "-0.1"], 2, /--lr expects a number above 0, got "-0.1"/],
+    [["--optimizer", "adam"], 2, /--optimizer expects one of sgd, adamw, got "adam"/],
+    [["--scheduler", "exp"], 2, /--scheduler expects one of step, cosine, onecycle, got "exp"/],
+    [["--warmup-epochs", "2", "--epochs", "2"], 2, /--warmup-epochs must be below --epochs \(2\), got 2/],
+    [["--weight-decay", "-0.1"], 2, /--weight-decay expects a number of at least 0, got "-0.1"/],
   ])("%j", (args, status, message) => {
     const r = run("finetune", [...(args as string[]), "--weights", "none", "--data", (args as string[]).includes("--data") ? (args as string[])[1] : small]);
     expect(r.status).toBe(status);
@@ -232,8 +320,17 @@ describe("refusals: one line, exit 2 for usage, nothing saved is lost", () => {
     fs.mkdirSync(path.join(odd, "val", "wasps"));
     fs.symlinkSync(path.join(odd, "val", "ants", fs.readdirSync(path.join(odd, "val", "ants"))[0]), path.join(odd, "val", "wasps", "a.jpg"));
     const r = run("finetune", ["--data", odd, "--weights", "none", "--epochs", "1"]);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/train and val have different classes/);
+  });
+
+  test("a data folder without val/ is a usage error", () => {
+    const noVal = path.join(tmp, "no-val");
+    subset(noVal, 1);
+    fs.rmSync(path.join(noVal, "val"), { recursive: true });
+    const r = run("finetune", ["--data", noVal, "--weights", "none", "--epochs", "1"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`finetune: data folder ${noVal} has no val/ folder (expected ${path.join(noVal, "val")})\n`);
   });
 
   test("an empty class", () => {
@@ -242,7 +339,7 @@ describe("refusals: one line, exit 2 for usage, nothing saved is lost", () => {
     fs.mkdirSync(path.join(empty, "train", "wasps"));
     fs.mkdirSync(path.join(empty, "val", "wasps"));
     const r = run("finetune", ["--data", empty, "--weights", "none", "--epochs", "1"]);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/Found no valid file for the classes wasps/);
   });
 
@@ -266,7 +363,7 @@ describe("refusals: one line, exit 2 for usage, nothing saved is lost", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/three-classes\.safetensors names 3 classes but its fc\.weight has 2 outputs/);
     const missing = run("predict", ["--model", path.join(tmp, "nonexistent.safetensors"), "x.jpg"]);
-    expect(missing.status).toBe(1);
-    expect(missing.stderr).toMatch(/nonexistent\.safetensors/);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toBe(`predict: --model: no such file: ${path.join(tmp, "nonexistent.safetensors")}\n`);
   });
 });

@@ -1,12 +1,14 @@
 // Argument checks for the public boundary. One helper builds every message,
 // so users always read what was expected, for which argument, and what came.
+import { closest } from "./suggest";
 
 export function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
   if (typeof value === "string") return `"${value.length > 60 ? value.slice(0, 57) + "..." : value}" of type string`;
-  if (typeof value === "object") return `an object (${(value as object).constructor?.name ?? "Object"})`;
+  // The addon's classes are NativeTensor, NativeModule...: users know them without the prefix.
+  if (typeof value === "object") return `an object (${((value as object).constructor?.name ?? "Object").replace(/^Native(?=[A-Z])/, "")})`;
   return `${String(value)} of type ${typeof value}`;
 }
 
@@ -60,4 +62,24 @@ export async function withCallerStack<T>(promise: Promise<T>, callSite: Error): 
     error.stack = `${error.name}: ${message}\n${(callSite.stack ?? "").split("\n").slice(1).join("\n")}`;
     throw error;
   }
+}
+
+/**
+ * Checks an options object at the public boundary: an object (or nothing), and
+ * no key the callee does not know. A PyTorch user's snake_case (`batch_size`)
+ * is the usual mistake, so the message names the key it most likely meant.
+ * `known` lists every option as a key, so TypeScript keeps it complete.
+ */
+export function checkOptions<T extends object>(options: T | undefined, known: Record<keyof T, true>, where: string): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) throw invalid("an options object", `${where}'s options`, options);
+  const names = Object.keys(known);
+  for (const key of Object.keys(options)) {
+    if (Object.prototype.hasOwnProperty.call(known, key)) continue;
+    const guess = closest(key, names);
+    throw new TypeError(
+      `Unknown option "${key}" for ${where}${guess ? `; did you mean "${guess}"?` : ""} (its options: ${names.join(", ")})`,
+    );
+  }
+  return options;
 }

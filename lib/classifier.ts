@@ -3,14 +3,14 @@
 // batch at a time. With `maxBatch` above 1, images that arrive while the model
 // is busy wait and then go through together as one batch (dynamic batching),
 // each request getting its own row back.
-import { checkInteger, invalid } from "./check";
+import { checkInteger, checkOptions, invalid } from "./check";
 import { checkDevice } from "./device";
 import { decodeImage } from "./data/decode";
 import { noGrad } from "./grad";
 import { resnet18, ResNet } from "./models/resnet";
 import { addon } from "./native";
 import { Linear } from "./nn/linear";
-import { parseModelMetadata } from "./train/checkpoint";
+import { modelFileOf, parseModelMetadata } from "./train/checkpoint";
 import { dataTransforms } from "./train/tutorial";
 import { Tensor } from "./tensor";
 
@@ -29,6 +29,11 @@ export interface ClassifierOptions {
   maxBatch?: number;
 }
 
+export interface LoadClassifierOptions extends ClassifierOptions {
+  /** Where the model runs: "cpu" (the default), "cuda" or "cuda:N". */
+  device?: string;
+}
+
 interface Pending {
   input: Tensor;
   resolve: (probabilities: Float32Array) => void;
@@ -41,12 +46,14 @@ export class Classifier {
   private readonly waiting: Pending[] = [];
   private running = false;
 
-  constructor(readonly model: ResNet, readonly classes: string[], readonly device: string, { maxBatch = 4 }: ClassifierOptions = {}) {
+  constructor(readonly model: ResNet, readonly classes: string[], readonly device: string, options: ClassifierOptions = {}) {
+    const { maxBatch = 4 } = checkOptions(options, { maxBatch: true }, "Classifier");
     this.maxBatch = checkInteger(maxBatch, "maxBatch", 1);
   }
 
   /** The `topk` most likely classes of one image (a file path or its bytes), most likely first. */
-  async classify(image: string | Buffer, { topk }: { topk?: number } = {}): Promise<Prediction[]> {
+  async classify(image: string | Buffer, options: { topk?: number } = {}): Promise<Prediction[]> {
+    const { topk } = checkOptions(options, { topk: true }, "classify");
     if (typeof image !== "string" && !Buffer.isBuffer(image)) throw invalid("file path or Buffer", "image", image);
     const k = topk === undefined ? this.classes.length : Math.min(checkInteger(topk, "topk", 1), this.classes.length);
     const input = (await this.transform.forward(await decodeImage(image))) as Tensor;
@@ -96,11 +103,17 @@ export class Classifier {
   }
 }
 
-/** Loads a model written by `npm run finetune` / `feature-extract` (model.safetensors with class names). */
-export async function loadClassifier(checkpoint: string, { device = "cpu", maxBatch }: { device?: string } & ClassifierOptions = {}): Promise<Classifier> {
-  if (typeof checkpoint !== "string" || checkpoint === "") throw invalid("path to a model.safetensors", "checkpoint", checkpoint);
+/**
+ * Loads a model written by `npm run finetune` / `feature-extract`: its
+ * model.safetensors (with the class names in its metadata), or the run folder
+ * that holds it.
+ */
+export async function loadClassifier(fileOrRunDir: string, options: LoadClassifierOptions = {}): Promise<Classifier> {
+  const { device = "cpu", maxBatch } = checkOptions(options, { device: true, maxBatch: true }, "loadClassifier");
+  if (typeof fileOrRunDir !== "string" || fileOrRunDir === "") throw invalid("path to a model.safetensors or its run folder", "fileOrRunDir", fileOrRunDir);
   checkDevice(device);
   if (maxBatch !== undefined) checkInteger(maxBatch, "maxBatch", 1);
+  const checkpoint = await modelFileOf(fileOrRunDir);
   const { load, loadSafetensorsMetadata } = await import("./serialization");
   const meta = parseModelMetadata(checkpoint, await loadSafetensorsMetadata(checkpoint));
   const stateDict = await load(checkpoint);

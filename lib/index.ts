@@ -1,9 +1,10 @@
 // torch-transfer: PyTorch's transfer-learning tutorial for Node.js.
 export { tensor, stack, isTensor, Tensor } from "./tensor";
 export type { DtypeName, TypedArray } from "./native";
-export { cuda, setNumThreads, getNumThreads, manualSeed, libtorchVersion } from "./runtime";
+export { cuda, backends, setNumThreads, getNumThreads, manualSeed, libtorchVersion } from "./runtime";
 export { noGrad, withGradEnabled, isGradEnabled, setGradEnabled } from "./grad";
 export { load, save, loadSafetensors, loadSafetensorsMetadata } from "./serialization";
+export type { SaveFormat, SaveOptions } from "./serialization";
 export { download, resolveWeights, fetchData } from "./hub";
 export * as transforms from "./transforms";
 export * as datasets from "./datasets";

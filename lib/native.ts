@@ -8,21 +8,25 @@ export type DtypeName =
 export type TypedArray =
   | Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
 
-export interface NativeTensor {
+/** A tensor: libtorch's, held by the addon. Its memory is freed by dispose(). */
+export interface Tensor {
   readonly shape: number[];
   readonly dtype: DtypeName;
   readonly device: string;
   readonly isDisposed: boolean;
   requiresGrad: boolean;
-  readonly grad: NativeTensor | null;
-  to(device: string, dtype?: DtypeName): NativeTensor;
-  copy_(source: NativeTensor): NativeTensor;
-  detach(): NativeTensor;
+  readonly grad: Tensor | null;
+  to(device: string, dtype?: DtypeName): Tensor;
+  copy_(source: Tensor): Tensor;
+  detach(): Tensor;
   data(): Promise<TypedArray>;
   item(): Promise<number>;
   backward(): Promise<void>;
   dispose(): void;
 }
+
+/** The addon's name for Tensor. */
+export type NativeTensor = Tensor;
 
 export interface NativeModule {
   readonly kind: "ResNet" | "Linear";
@@ -39,13 +43,21 @@ export interface NativeModule {
   features(input: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
 }
 
-export interface NativeSGD {
-  lr: number;
+/** One parameter's optimizer state: tensors (momentumBuffer, expAvg, ...) and numbers (step). */
+export type NativeParamState = Record<string, NativeTensor | number>;
+
+export interface NativeOptimizer {
   zeroGrad(setToNone: boolean): void;
   step(): Promise<void>;
-  momentumBuffers(): (NativeTensor | null)[];
-  setMomentumBuffer(index: number, buffer: NativeTensor | null): void;
+  /** A group's option (lr, momentum, beta1, ...); applies to steps called after it. */
+  setOption(group: number, name: string, value: number | boolean): void;
+  /** Per parameter, numbered across groups; null before its first step. */
+  state(): (NativeParamState | null)[];
+  setState(index: number, state: NativeParamState | null): void;
 }
+
+/** The optimizer a training step takes (any of them). */
+export type NativeSGD = NativeOptimizer;
 
 export interface NativeProcessGroup {
   readonly rank: number;
@@ -67,9 +79,7 @@ export interface Addon {
     resnet18(numClasses: number): NativeModule;
     linear(inFeatures: number, outFeatures: number, bias: boolean): NativeModule;
   };
-  SGD: new (
-    params: NativeTensor[], lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean,
-  ) => NativeSGD;
+  Optimizer: new (kind: "sgd" | "adam" | "adamw", groups: Array<{ params: NativeTensor[] } & Record<string, number | boolean | NativeTensor[]>>) => NativeOptimizer;
   fromTypedArray(data: TypedArray, shape: number[]): NativeTensor;
   fromBytes(bytes: Uint8Array, dtype: DtypeName, shape: number[], strides: number[], storageOffset: number): NativeTensor;
   stack(tensors: NativeTensor[]): NativeTensor;
@@ -87,6 +97,8 @@ export interface Addon {
     create(backend: string, masterAddr: string, masterPort: number, rank: number, worldSize: number, timeoutMs: number): Promise<NativeProcessGroup>;
   };
   distributedAvailable(): boolean;
+  /** Built with c10d's NCCL backend (a CUDA libtorch and NCCL's headers). */
+  ncclAvailable(): boolean;
   randperm(n: number, seed: number): number[];
   ddpTrainStep(
     model: NativeModule, optimizer: NativeSGD | null, inputs: NativeTensor, labels: NativeTensor, train: boolean,
@@ -94,15 +106,36 @@ export interface Addon {
   ): Promise<{ loss: number; correct: number }>;
   broadcastModule(model: NativeModule, group: NativeProcessGroup): Promise<void>;
   cudaIsAvailable(): boolean;
+  /** Built against a CUDA libtorch (a GPU may still be missing). */
+  cudaIsBuilt(): boolean;
   cudaDeviceCount(): number;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   manualSeed(seed: number): void;
   libtorchVersion(): string;
+  /** Holds the native compute queue until the returned function is called (tests: "the model is busy", for certain). */
+  holdComputeQueue(): () => void;
   readonly allocatorTuned: boolean;
 }
 
+// Debian 13's libtorch links OpenMPI, which loads UCX; UCX's libucs, as it is
+// loaded, installs its own handlers for SIGSEGV, SIGBUS, SIGILL and SIGFPE
+// (UCX_ERROR_SIGNALS) and SIGHUP (UCX_DEBUG_SIGNO), replacing Node's. V8
+// turns a WebAssembly out-of-bounds access into a WebAssembly.RuntimeError by
+// catching the SIGSEGV it causes; with UCX's handler in its place the process
+// dies instead, printing a backtrace through libucs, and SIGHUP no longer ends
+// the process but switches UCX's logging to trace. Nothing here uses UCX, so
+// its handlers are turned off (UCX's settings, read from the environment when
+// libucs loads) unless the user has set them.
+function keepNodeSignalHandlers(): void {
+  const settings: Record<string, string> = { UCX_ERROR_SIGNALS: "", UCX_DEBUG_SIGNO: "0" };
+  for (const [name, value] of Object.entries(settings)) {
+    if (process.env[name] === undefined) process.env[name] = value;
+  }
+}
+
 function load(): Addon {
+  keepNodeSignalHandlers();
   const root = path.resolve(__dirname, "..");
   const candidates = [path.join(root, "build", "Release", "torch_transfer.node")];
   try {

@@ -8,6 +8,14 @@ export const cuda = {
   deviceCount: (): number => addon.cudaDeviceCount(),
 };
 
+/** torch.backends: what the libtorch built against supports. */
+export const backends = {
+  cuda: {
+    /** torch.backends.cuda.is_built(): CUDA compiled in, whether or not a GPU is here. */
+    isBuilt: (): boolean => addon.cudaIsBuilt(),
+  },
+};
+
 export function setNumThreads(n: number): void {
   addon.setNumThreads(checkInteger(n, "n", 1));
 }

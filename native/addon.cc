@@ -5,7 +5,7 @@
 #include "image.h"
 #include "module.h"
 #include "runtime.h"
-#include "sgd.h"
+#include "optimizer.h"
 #include "tensor.h"
 
 namespace tt {
@@ -15,7 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("allocatorTuned", Napi::Boolean::New(env, TuneAllocator()));
   exports.Set("Tensor", TensorWrap::Define(env));
   exports.Set("Module", ModuleWrap::Define(env));
-  exports.Set("SGD", SgdWrap::Define(env));
+  exports.Set("Optimizer", OptimizerWrap::Define(env));
   DefineDistributed(env, exports);
   exports.Set("fromTypedArray", Napi::Function::New(env, FromTypedArray, "fromTypedArray"));
   exports.Set("fromBytes", Napi::Function::New(env, FromBytes, "fromBytes"));
@@ -27,11 +27,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeJpeg", Napi::Function::New(env, DecodeJpeg, "decodeJpeg"));
   exports.Set("trainStep", Napi::Function::New(env, TrainStep, "trainStep"));
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable, "cudaIsAvailable"));
+  exports.Set("cudaIsBuilt", Napi::Function::New(env, CudaIsBuilt, "cudaIsBuilt"));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount, "cudaDeviceCount"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed, "manualSeed"));
   exports.Set("libtorchVersion", Napi::Function::New(env, Version, "libtorchVersion"));
+  exports.Set("holdComputeQueue", Napi::Function::New(env, HoldComputeQueue, "holdComputeQueue"));
   return exports;
 }
 

@@ -8,7 +8,7 @@ namespace tt {
 struct AddonData {
   Napi::FunctionReference tensorConstructor;
   Napi::FunctionReference moduleConstructor;
-  Napi::FunctionReference sgdConstructor;
+  Napi::FunctionReference optimizerConstructor;
   Napi::FunctionReference processGroupConstructor;
 };
 

@@ -1,6 +1,9 @@
-// The one pattern for running libtorch work off the JavaScript thread: the
-// caller copies what it needs into the closure, Execute() touches only C++ data
-// on libuv's pool, and the promise settles on the JavaScript thread.
+// The two ways libtorch work leaves the JavaScript thread. The caller copies
+// what it needs into the closure, the work touches only C++ data, and the
+// promise settles on the JavaScript thread.
+//   RunAsync:   libuv's pool, for work on data no model shares (decoding, I/O).
+//   RunCompute: the compute queue, for anything that reads or changes tensors
+//               a model may be using, in call order.
 #pragma once
 #include "errors.h"
 
@@ -9,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <string>
@@ -89,29 +93,68 @@ class PromiseWorker : public Napi::AsyncWorker {
   R result_{};
 };
 
-// The thread that runs model work (forward, backward, optimizer steps), one
-// at a time, as Python's main thread does: its memory is reused step after
-// step (one malloc arena) and one OpenMP team stays warm. A pool thread hands
-// the work over and waits, so the promise plumbing stays the same.
-class ComputeThread {
+// The one queue for work on tensors: forward, backward, optimizer steps, and
+// every change or read of a model's tensors or mode. Work is posted from the
+// JavaScript thread when the call is made, so it runs in call order, one job
+// at a time, as Python's main thread would run it; its memory is reused step
+// after step (one malloc arena) and one OpenMP team stays warm.
+class ComputeQueue {
  public:
+  // Called on the JavaScript thread only, so posting order is call order.
+  static void Post(std::function<void()> job) { Instance().Push(std::move(job)); }
+
+  // For work whose caller gets no promise (train(), to(), copy_(), zeroGrad()):
+  // its arguments were checked when it was posted, so it fails only on a
+  // libtorch error; that error rejects the next awaited call rather than
+  // being lost.
+  static void PostDetached(std::function<void()> job) {
+    Post([job = std::move(job)] {
+      try {
+        ApplyThreadCount();
+        job();
+      } catch (const c10::Error& e) {
+        DeferredError() = MessageOf(e);
+      } catch (const std::exception& e) {
+        DeferredError() = e.what();
+      }
+    });
+  }
+
+  // Posts `work` and waits for it, for the few synchronous calls that must see
+  // every earlier call's effect (a module's tree changing under a queued
+  // forward). It waits only as long as the work queued before it.
   template <typename R>
-  static R Run(const std::function<R()>& work) {
-    std::packaged_task<R()> task(work);
+  static R RunSync(std::function<R()> work) {
+    std::packaged_task<R()> task(std::move(work));
     std::future<R> result = task.get_future();
-    Instance().Post([&task] { task(); });
+    Post([&task] {
+      ApplyThreadCount();
+      task();
+    });
     return result.get();  // rethrows what the work threw
   }
 
+  // Compute thread only: the error of an earlier detached job, once.
+  static std::string TakeDeferredError() {
+    std::string message;
+    message.swap(DeferredError());
+    return message;
+  }
+
  private:
-  static ComputeThread& Instance() {
-    static ComputeThread* instance = new ComputeThread();  // never joined: it outlives the environment
+  static std::string& DeferredError() {
+    static std::string message;
+    return message;
+  }
+
+  static ComputeQueue& Instance() {
+    static ComputeQueue* instance = new ComputeQueue();  // never joined: it outlives the environment
     return *instance;
   }
 
-  ComputeThread() { std::thread([this] { Loop(); }).detach(); }
+  ComputeQueue() { std::thread([this] { Loop(); }).detach(); }
 
-  void Post(std::function<void()> job) {
+  void Push(std::function<void()> job) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       jobs_.push_back(std::move(job));
@@ -129,6 +172,7 @@ class ComputeThread {
         jobs_.pop_front();
       }
       job();
+      job = nullptr;  // captured tensors are released here, on this thread
     }
   }
 
@@ -146,19 +190,73 @@ Napi::Promise RunAsync(Napi::Env env, bool gradEnabled, std::function<R()> work,
   return promise;
 }
 
-// RunAsync for model work: the work runs on the compute thread, with the
-// grad mode and thread count set there.
+// A call on the compute queue, from its posting to its promise settling.
+template <typename R>
+struct ComputeCall {
+  Napi::Promise::Deferred deferred;
+  std::function<Napi::Value(Napi::Env, R&)> toJs;
+  R result{};
+  bool failed = false;
+  std::string error;
+};
+
+// Runs on the JavaScript thread when the compute thread is done with a call.
+template <typename R>
+void SettleComputeCall(Napi::Env env, Napi::Function, std::nullptr_t*, ComputeCall<R>* raw) {
+  std::unique_ptr<ComputeCall<R>> call(raw);
+  if (env == nullptr) return;  // the environment is being torn down
+  if (call->failed) {
+    call->deferred.Reject(Napi::Error::New(env, call->error).Value());
+    return;
+  }
+  try {
+    call->deferred.Resolve(call->toJs(env, call->result));
+  } catch (const Napi::Error& e) {
+    call->deferred.Reject(e.Value());
+  } catch (const c10::Error& e) {
+    call->deferred.Reject(Napi::Error::New(env, MessageOf(e)).Value());
+  } catch (const std::exception& e) {
+    call->deferred.Reject(Napi::Error::New(env, e.what()).Value());
+  }
+}
+
+// RunAsync for work on the compute queue: posted now, in call order, with the
+// grad mode and thread count set on the compute thread; the promise settles
+// through a thread-safe function, which also keeps the event loop alive
+// until it does.
 template <typename R>
 Napi::Promise RunCompute(Napi::Env env, bool gradEnabled, std::function<R()> work,
                          std::function<Napi::Value(Napi::Env, R&)> toJs) {
-  std::function<R()> onComputeThread = [gradEnabled, work = std::move(work)]() {
-    return ComputeThread::Run<R>([gradEnabled, &work]() {
-      ApplyThreadCount();
-      torch::AutoGradMode gradMode(gradEnabled);
-      return work();
-    });
-  };
-  return RunAsync<R>(env, gradEnabled, std::move(onComputeThread), std::move(toJs));
+  using Settle = Napi::TypedThreadSafeFunction<std::nullptr_t, ComputeCall<R>, SettleComputeCall<R>>;
+  auto* call = new ComputeCall<R>{Napi::Promise::Deferred::New(env), std::move(toJs)};
+  Napi::Promise promise = call->deferred.Promise();
+  Settle settle = Settle::New(env, "torch-transfer", 0, 1);
+  ComputeQueue::Post([call, settle, gradEnabled, work = std::move(work)]() mutable {
+    const std::string earlier = ComputeQueue::TakeDeferredError();
+    if (!earlier.empty()) {
+      call->failed = true;
+      call->error = "an earlier operation on the compute queue failed: " + earlier;
+    } else {
+      try {
+        ApplyThreadCount();
+        torch::AutoGradMode gradMode(gradEnabled);
+        call->result = work();
+      } catch (const c10::Error& e) {
+        call->failed = true;
+        call->error = MessageOf(e);
+      } catch (const std::exception& e) {
+        call->failed = true;
+        call->error = e.what();
+      } catch (...) {
+        call->failed = true;
+        call->error = "torch-transfer: unknown native error";
+      }
+    }
+    work = nullptr;  // release captured tensors on the compute thread, not later on the JS thread
+    if (settle.NonBlockingCall(call) != napi_ok) delete call;  // the environment is closing
+    settle.Release();
+  });
+  return promise;
 }
 
 }  // namespace tt

@@ -21,6 +21,7 @@
 #include "module.h"
 #include "sgd.h"
 #include "tensor.h"
+#include "torch_compat.h"
 #include "train_step.h"
 
 namespace tt {
@@ -31,7 +32,8 @@ struct NativeProcessGroup {
   std::chrono::milliseconds timeout{0};
 #ifdef TT_WITH_DISTRIBUTED
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;  // collectives are issued on it directly
+  c10::intrusive_ptr<c10d::ProcessGroup> group;     // the same Gloo group as the Reducer takes it (torch_compat.h)
   // One Reducer per model trained data-parallel over this group, made at its
   // first training step (as DDP's constructor makes one per wrapped module).
   struct ModelReducer {
@@ -191,6 +193,7 @@ std::shared_ptr<NativeProcessGroup> Rendezvous(std::shared_ptr<NativeProcessGrou
   options.numWorkers = static_cast<std::size_t>(g->size);
   options.waitWorkers = true;
   options.timeout = g->timeout;
+  compat::UseClassicStoreServer(options);
   try {
     g->store = c10::make_intrusive<c10d::TCPStore>(g->masterAddr, options);
   } catch (const std::exception& e) {
@@ -219,6 +222,7 @@ std::shared_ptr<NativeProcessGroup> Rendezvous(std::shared_ptr<NativeProcessGrou
   glooOptions->threads = 2;
   try {
     g->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(g->store, g->rank, g->size, glooOptions);
+    g->group = compat::GroupOverGloo(g->store, g->rank, g->size, g->gloo, g->timeout);
   } catch (const std::exception& e) {
     throw std::runtime_error(g->Where() + ": the rendezvous at " + g->masterAddr + ":" + std::to_string(g->masterPort) +
                              " did not complete within " + std::to_string(g->timeout.count()) + " ms (Gloo could not connect the ranks: " +
@@ -240,7 +244,7 @@ DdpReducer& ReducerFor(NativeProcessGroup& g, const std::shared_ptr<NativeModule
   if (!entry.reducer || entry.model.lock() != model || !entry.reducer->Covers(DdpReducer::Trainable(named), bucketBytes)) {
     entry.reducer.reset();  // its hooks come off the old parameters first
     entry.model = model;
-    entry.reducer = std::make_unique<DdpReducer>(named, g.gloo, bucketBytes);
+    entry.reducer = std::make_unique<DdpReducer>(named, g.group, bucketBytes);
   }
   return *entry.reducer;
 }
@@ -416,6 +420,7 @@ Napi::Value ProcessGroupWrap::Dispose(const Napi::CallbackInfo& info) {
     // steps take this lock, so their hooks come off no running backward.
     g->reducers.clear();
     g->heartbeat.reset();
+    g->group.reset();
     g->gloo.reset();
     g->store.reset();
   }
@@ -426,9 +431,20 @@ Napi::Value ProcessGroupWrap::Dispose(const Napi::CallbackInfo& info) {
 void DefineDistributed(Napi::Env env, Napi::Object exports) {
   exports.Set("ProcessGroup", ProcessGroupWrap::Define(env));
   exports.Set("distributedAvailable", Napi::Function::New(env, DistributedAvailable, "distributedAvailable"));
+  exports.Set("ncclAvailable", Napi::Function::New(env, NcclAvailable, "ncclAvailable"));
   exports.Set("randperm", Napi::Function::New(env, Randperm, "randperm"));
   exports.Set("ddpTrainStep", Napi::Function::New(env, DdpTrainStep, "ddpTrainStep"));
   exports.Set("broadcastModule", Napi::Function::New(env, BroadcastModule, "broadcastModule"));
+}
+
+// torch.distributed.is_nccl_available(): built against a CUDA libtorch with
+// c10d's NCCL backend and NCCL's headers (TT_WITH_NCCL, set by CMakeLists.txt).
+Napi::Value NcclAvailable(const Napi::CallbackInfo& info) {
+#ifdef TT_WITH_NCCL
+  return Napi::Boolean::New(info.Env(), true);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
 }
 
 Napi::Value DistributedAvailable(const Napi::CallbackInfo& info) {

@@ -46,6 +46,7 @@ class ProcessGroupWrap : public Napi::ObjectWrap<ProcessGroupWrap> {
 void DefineDistributed(Napi::Env env, Napi::Object exports);
 
 Napi::Value DistributedAvailable(const Napi::CallbackInfo& info);  // sync:  () -> boolean
+Napi::Value NcclAvailable(const Napi::CallbackInfo& info);         // sync:  () -> boolean
 Napi::Value Randperm(const Napi::CallbackInfo& info);              // sync:  (n, seed) -> number[], torch.randperm(n, generator=manual_seed(seed))
 // async: (module, sgd|null, inputs, labels, train, group, broadcastBuffers, bucketBytes) -> {loss, correct};
 // gradients averaged during backward by a c10d::Reducer the group keeps per model (ddp_reducer.h).

@@ -52,6 +52,16 @@ void OnMessage(j_common_ptr cinfo, int level) {
   }
 }
 
+// Called as libjpeg reads each scan; refuses a file that never stops adding them.
+void OnProgress(j_common_ptr cinfo) {
+  auto* d = reinterpret_cast<j_decompress_ptr>(cinfo);
+  if (d->input_scan_number > kMaxJpegScans) {
+    auto* err = reinterpret_cast<ErrorManager*>(cinfo->err);
+    std::snprintf(err->message, sizeof err->message, "more than %d scans", kMaxJpegScans);
+    std::longjmp(err->jump, 1);
+  }
+}
+
 }  // namespace
 
 bool DecodeJpeg(const uint8_t* data, size_t size, DecodedImage& out) {
@@ -64,9 +74,20 @@ bool DecodeJpeg(const uint8_t* data, size_t size, DecodedImage& out) {
     jpeg_destroy_decompress(&cinfo);
     throw std::runtime_error(err.message);
   }
+  jpeg_progress_mgr progress{};
+  progress.progress_monitor = OnProgress;
   jpeg_create_decompress(&cinfo);
+  cinfo.progress = &progress;
   jpeg_mem_src(&cinfo, data, static_cast<unsigned long>(size));
   jpeg_read_header(&cinfo, TRUE);
+  const uint64_t pixels = static_cast<uint64_t>(cinfo.image_width) * cinfo.image_height;
+  if (pixels > kMaxImagePixels) {
+    std::snprintf(err.message, sizeof err.message, "image of %ux%u pixels is over the limit of %llu (PIL's decompression bomb limit)",
+                  static_cast<unsigned>(cinfo.image_width), static_cast<unsigned>(cinfo.image_height),
+                  static_cast<unsigned long long>(kMaxImagePixels));
+    jpeg_destroy_decompress(&cinfo);
+    throw std::runtime_error(err.message);
+  }
   if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
     jpeg_destroy_decompress(&cinfo);
     return false;

@@ -3,6 +3,7 @@
 #include "addon_data.h"
 #include "async_call.h"
 #include "dtype.h"
+#include "module_mode.h"
 #include "tensor.h"
 
 namespace tt {
@@ -118,26 +119,40 @@ Napi::Value ModuleWrap::OutFeatures(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModuleWrap::Training(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), native_->module->is_training());
+  return Napi::Boolean::New(info.Env(), RecordedMode(native_->module));
 }
 
+// train(on): takes effect in call order on the compute queue, so work queued
+// before it runs in the mode it was called in.
 Napi::Value ModuleWrap::Train(const Napi::CallbackInfo& info) {
   const bool on = info.Length() == 0 || info[0].ToBoolean().Value();
-  native_->module->train(on);
+  RecordMode(native_->module, on);
+  std::shared_ptr<torch::nn::Module> module = native_->module;
+  ComputeQueue::PostDetached([module, on] { module->train(on); });
   return info.Env().Undefined();
 }
 
-// to(device, dtype?): moves parameters and buffers in place, as nn.Module.to does.
+// to(device, dtype?): moves parameters and buffers in place, as nn.Module.to
+// does, in call order on the compute queue. The device string is parsed now
+// (its availability is checked in JavaScript), so the queued move can only
+// fail on a libtorch error.
 Napi::Value ModuleWrap::To(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw TypeError(env, "Expected a device string for device");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  const bool withDtype = info.Length() > 1 && info[1].IsString();
+  const std::string dtypeName = withDtype ? info[1].As<Napi::String>().Utf8Value() : "";
   Guarded(env, [&] {
-    torch::Device device(info[0].As<Napi::String>().Utf8Value());
-    if (info.Length() > 1 && info[1].IsString()) {
-      native_->module->to(device, DtypeFromName(info[1].As<Napi::String>().Utf8Value()));
-    } else {
-      native_->module->to(device);
-    }
+    torch::Device device(name);
+    if (withDtype) DtypeFromName(dtypeName);
+    std::shared_ptr<torch::nn::Module> module = native_->module;
+    ComputeQueue::PostDetached([module, device, withDtype, dtypeName] {
+      if (withDtype) {
+        module->to(device, DtypeFromName(dtypeName));
+      } else {
+        module->to(device);
+      }
+    });
   });
   return env.Undefined();
 }
@@ -168,7 +183,15 @@ Napi::Value ModuleWrap::SetChild(const Napi::CallbackInfo& info) {
   if (!native_->resnet || name != "fc" || !child->linear) {
     throw TypeError(env, "Only a ResNet's fc can be replaced, and only by a Linear");
   }
-  Guarded(env, [&] { native_->resnet->fc = native_->resnet->replace_module("fc", child->linear); });
+  // The tree must not change under a queued forward, and what follows this
+  // call (parameters() for a new optimizer) must see the new child.
+  ResNet resnet = native_->resnet;
+  Guarded(env, [&] {
+    ComputeQueue::RunSync<bool>([resnet, child]() mutable {
+      resnet->fc = resnet->replace_module("fc", child->linear);
+      return true;
+    });
+  });
   return env.Undefined();
 }
 

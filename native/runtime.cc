@@ -36,6 +36,16 @@ Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), torch::cuda::is_available());
 }
 
+// torch.backends.cuda.is_built(): whether the libtorch built against has CUDA
+// (TT_WITH_CUDA, set by CMakeLists.txt), with or without a GPU here.
+Napi::Value CudaIsBuilt(const Napi::CallbackInfo& info) {
+#ifdef TT_WITH_CUDA
+  return Napi::Boolean::New(info.Env(), true);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(torch::cuda::device_count()));
 }
@@ -64,6 +74,23 @@ Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
 Napi::Value Version(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) +
                                            "." + std::to_string(TORCH_VERSION_PATCH));
+}
+
+Napi::Value HoldComputeQueue(const Napi::CallbackInfo& info) {
+  auto gate = std::make_shared<std::promise<void>>();
+  std::shared_future<void> opened = gate->get_future().share();
+  ComputeQueue::Post([opened] { opened.wait(); });
+  return Napi::Function::New(
+      info.Env(),
+      [gate](const Napi::CallbackInfo& info) -> Napi::Value {
+        try {
+          gate->set_value();
+        } catch (const std::future_error&) {
+          // released already
+        }
+        return info.Env().Undefined();
+      },
+      "release");
 }
 
 }  // namespace tt

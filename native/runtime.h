@@ -6,9 +6,13 @@ namespace tt {
 // TORCH_TRANSFER_MALLOC_TUNING=0 leaves it alone. Returns whether it did.
 bool TuneAllocator();
 Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info);   // sync
+Napi::Value CudaIsBuilt(const Napi::CallbackInfo& info);       // sync
 Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info);   // sync
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info);     // sync
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info);     // sync
 Napi::Value ManualSeed(const Napi::CallbackInfo& info);        // sync
 Napi::Value Version(const Napi::CallbackInfo& info);           // sync
+// Holds the compute queue until the returned function is called: tests use it
+// to make "the model is busy" certain rather than a race.
+Napi::Value HoldComputeQueue(const Napi::CallbackInfo& info);  // sync
 }  // namespace tt

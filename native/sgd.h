@@ -1,42 +1,23 @@
-// SGD: PyTorch's torch.optim.SGD update, with momentum buffers we own so that
-// checkpoints can save and restore them.
-//   sync:  zeroGrad(), lr (get/set), momentumBuffers(), setMomentumBuffer()
-//   async: step()
+// SGD: torch.optim.SGD's update, per parameter group, with momentum buffers
+// we own so that checkpoints can save and restore them.
 #pragma once
-#include "torch_pch.h"
-
-#include <memory>
-#include <vector>
+#include "optimizer.h"
 
 namespace tt {
 
-struct SgdState {
-  std::vector<torch::Tensor> params;
-  std::vector<torch::Tensor> momentumBuffers;  // undefined until the first step that has a gradient
-  double lr = 1e-3, momentum = 0, dampening = 0, weightDecay = 0;
-  bool nesterov = false;
-
-  // setToNone: drop gradients (PyTorch 2's default); otherwise zero them in
-  // place (PyTorch 1.13's default), which reuses their memory step after step.
-  void ZeroGrad(bool setToNone = false);
-  void Step();
-};
-
-class SgdWrap : public Napi::ObjectWrap<SgdWrap> {
+class SgdState : public Optimizer {
  public:
-  static Napi::Function Define(Napi::Env env);
-  static std::shared_ptr<SgdState> From(const Napi::Value& value, const std::string& what);
-  explicit SgdWrap(const Napi::CallbackInfo& info);
+  explicit SgdState(std::vector<std::vector<torch::Tensor>> groups);
+  void Step() override;
+  bool HasOption(const std::string& name) const override;
+  void SetOption(size_t group, const std::string& name, double value) override;
 
  private:
-  Napi::Value ZeroGrad(const Napi::CallbackInfo& info);
-  Napi::Value Step(const Napi::CallbackInfo& info);
-  Napi::Value Lr(const Napi::CallbackInfo& info);
-  void SetLr(const Napi::CallbackInfo& info, const Napi::Value& value);
-  Napi::Value MomentumBuffers(const Napi::CallbackInfo& info);
-  Napi::Value SetMomentumBuffer(const Napi::CallbackInfo& info);
-
-  std::shared_ptr<SgdState> state_;
+  struct Options {
+    double lr = 1e-3, momentum = 0, dampening = 0, weightDecay = 0;
+    bool nesterov = false;
+  };
+  std::vector<Options> options_;
 };
 
 }  // namespace tt

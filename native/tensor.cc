@@ -170,12 +170,15 @@ Napi::Value TensorWrap::To(const Napi::CallbackInfo& info) {
   });
 }
 
-// copy_(source): in-place copy without recording it in autograd, as load_state_dict does.
+// copy_(source): in-place copy without recording it in autograd, as
+// load_state_dict does, in call order on the compute queue: a forward queued
+// before it reads the old values, one queued after it the new. Shapes are
+// checked in JavaScript.
 Napi::Value TensorWrap::Copy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  torch::Tensor& self = Live(env);
+  torch::Tensor self = Live(env);
   torch::Tensor source = From(info[0], "source");
-  Guarded(env, [&] {
+  ComputeQueue::PostDetached([self, source]() mutable {
     torch::NoGradGuard noGrad;
     self.copy_(source);
   });
@@ -187,10 +190,12 @@ Napi::Value TensorWrap::Detach(const Napi::CallbackInfo& info) {
   return Guarded(env, [&]() -> Napi::Value { return Wrap(env, Live(env).detach().clone()); });
 }
 
+// data(): on the compute queue, so it sees every write queued before it (an
+// optimizer step on a parameter, a copy_) and none queued after.
 Napi::Value TensorWrap::Data(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   torch::Tensor self = Live(env);
-  return RunAsync<torch::Tensor>(
+  return RunCompute<torch::Tensor>(
       env, false,
       [self]() {
         // Always a private copy: the caller's array must not change when training does.
@@ -216,7 +221,7 @@ Napi::Value TensorWrap::Data(const Napi::CallbackInfo& info) {
 Napi::Value TensorWrap::Item(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   torch::Tensor self = Live(env);
-  return RunAsync<double>(
+  return RunCompute<double>(
       env, false, [self]() { return self.item().toDouble(); },
       [](Napi::Env env, double& v) -> Napi::Value { return Napi::Number::New(env, v); });
 }

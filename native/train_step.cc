@@ -5,7 +5,7 @@
 
 namespace tt {
 
-StepResult RunStep(NativeModule& model, SgdState* sgd, const torch::Tensor& inputs, const torch::Tensor& labels, bool train,
+StepResult RunStep(NativeModule& model, Optimizer* sgd, const torch::Tensor& inputs, const torch::Tensor& labels, bool train,
                    const StepHooks& hooks) {
   if (train) sgd->ZeroGrad();
   if (hooks.beforeForward) hooks.beforeForward();
@@ -33,7 +33,7 @@ Napi::Value StepResultToJs(Napi::Env env, StepResult& result) {
 StepArgs ParseStepArgs(const Napi::CallbackInfo& info) {
   StepArgs a;
   a.model = ModuleWrap::From(info[0], "model");
-  a.sgd = info[1].IsNull() ? nullptr : SgdWrap::From(info[1], "optimizer");
+  a.sgd = info[1].IsNull() ? nullptr : OptimizerWrap::From(info[1], "optimizer");
   a.inputs = TensorWrap::From(info[2], "inputs");
   a.labels = TensorWrap::From(info[3], "labels");
   a.train = info[4].ToBoolean().Value();

@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "module.h"
-#include "sgd.h"
+#include "optimizer.h"
 
 namespace tt {
 
@@ -23,7 +23,7 @@ struct StepHooks {
   std::function<void()> beforeForward, beforeBackward, afterBackward;
 };
 
-StepResult RunStep(NativeModule& model, SgdState* sgd, const torch::Tensor& inputs, const torch::Tensor& labels, bool train,
+StepResult RunStep(NativeModule& model, Optimizer* sgd, const torch::Tensor& inputs, const torch::Tensor& labels, bool train,
                    const StepHooks& hooks = {});
 
 Napi::Value StepResultToJs(Napi::Env env, StepResult& result);
@@ -31,7 +31,7 @@ Napi::Value StepResultToJs(Napi::Env env, StepResult& result);
 // The arguments both step bindings take first: (model, optimizer | null, inputs, labels, train).
 struct StepArgs {
   std::shared_ptr<NativeModule> model;
-  std::shared_ptr<SgdState> sgd;
+  std::shared_ptr<Optimizer> sgd;  // any optimizer
   torch::Tensor inputs, labels;
   bool train = false;
 };

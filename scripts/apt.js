@@ -23,7 +23,9 @@ function aptInstall(packages, why) {
     spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
     updated = true;
   }
-  const r = spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], { stdio: "inherit", env });
+  // --no-remove: a package that conflicts with one installed (libgloo-dev
+  // with Debian's CUDA libtorch) makes apt stop rather than remove it.
+  const r = spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "--no-remove", ...missing], { stdio: "inherit", env });
   return r.status === 0;
 }
 

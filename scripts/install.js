@@ -4,7 +4,8 @@
 const path = require("path");
 const { spawnSync } = require("child_process");
 const { findLibtorch } = require("./find-libtorch");
-const { aptInstall, canUseApt } = require("./apt");
+const fs = require("fs");
+const { aptInstall, canUseApt, isInstalled } = require("./apt");
 
 const root = path.resolve(__dirname, "..");
 
@@ -36,18 +37,36 @@ if (!found) {
 // over thirty times faster than the reference BLAS.
 if (found.source === "the system") aptInstall(["libopenblas0-pthread"], "fast BLAS for Debian's libtorch");
 // Debian's libtorch has c10d and Gloo built in, but Gloo's headers come apart:
-// without them the addon builds without tt.distributed.
-if (found.source === "the system") aptInstall(["libgloo-dev"], "headers for data-parallel training (tt.distributed)");
+// without them the addon builds without tt.distributed. Debian's CUDA libtorch
+// (libtorch-cuda-dev) links libgloo-cuda-0, which conflicts with libgloo-dev:
+// installing that would remove the CUDA libtorch, so its twin is used.
+if (found.source === "the system") {
+  const gloo = isInstalled("libgloo-cuda-0") ? "libgloo-cuda-dev" : "libgloo-dev";
+  aptInstall([gloo], "headers for data-parallel training (tt.distributed)");
+}
 // JPEG decoding with the libjpeg-turbo PIL uses (the same pixels as
 // torchvision); without its headers JPEG goes through sharp instead.
 aptInstall(["libjpeg62-turbo-dev"], "JPEG decoding with PIL's libjpeg-turbo");
 console.log(`torch-transfer: building against libtorch from ${found.source} (${found.dir})`);
 
+// A fresh Debian or Ubuntu machine has no compiler or cmake yet.
+const onPath = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+if (!onPath("cmake") || !(onPath("c++") || onPath("g++"))) aptInstall(["cmake", "g++", "make"], "to build the addon");
+
+// cmake-js downloads Node's headers from nodejs.org unless told where they
+// are; a Node installed with its headers beside it (nodesource's packages,
+// nodejs.org's tarballs) needs no download, so an offline build works.
+const env = { ...process.env };
+const nodePrefix = path.resolve(path.dirname(process.execPath), "..");
+if (!env.npm_config_nodedir && fs.existsSync(path.join(nodePrefix, "include", "node", "node_api.h"))) {
+  env.npm_config_nodedir = nodePrefix;
+}
+
 const cmakeJs = require.resolve("cmake-js/bin/cmake-js");
 const build = spawnSync(
   process.execPath,
   [cmakeJs, "compile", "--CDCMAKE_BUILD_TYPE=Release", `--CDTorch_DIR=${found.dir}`],
-  { cwd: root, stdio: "inherit" },
+  { cwd: root, stdio: "inherit", env },
 );
 if (build.status !== 0) fail("the native build failed (see above)");
 

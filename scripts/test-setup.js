@@ -12,5 +12,8 @@ if (!probe()) {
   if (!probe()) console.warn("torch-transfer: Python's torch/torchvision not found; parity tests will fail (install python3-torchvision)");
 }
 
+// The multi-node test joins two network namespaces with `ip` (iproute2).
+if (spawnSync("ip", ["-V"], { stdio: "ignore" }).status !== 0) aptInstall(["iproute2"], "the multi-node test makes network namespaces");
+
 // The report test opens report.html in headless Chromium.
 require("./viz-deps").ensureVizPackages({ tests: true });

@@ -40,6 +40,10 @@ def train(rank, out, mode):
 
 def run(rank, out, port):
     torch.set_num_threads(1)
+    # torch 2.4+ makes the rendezvous store on libuv unless told not to, and
+    # Debian 13's torch 2.6 is built without libuv (init would fail); the
+    # classic store, which torch-transfer uses too. torch 1.13 ignores this.
+    os.environ.setdefault("USE_LIBUV", "0")
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
     for mode in ("finetune", "fe"):
         train(rank, out, mode)

@@ -1,33 +1,34 @@
 // `npm run fetch-data -- [--dest DIR] [--url URL]`: the tutorial's ants-and-bees images.
 import { fetchData } from "../hub/fetchData";
+import { CommandSpec, FlagTable, helpText, parseCommand } from "./flags";
+import { statusOf } from "./usage";
 
-const USAGE = "usage: npm run fetch-data -- [--dest DIR] [--url URL]";
+const FLAGS = {
+  dest: { type: "string", value: "DIR", default: "data", help: "folder to unpack hymenoptera_data/ into" },
+  url: { type: "string", value: "URL", default: "download.pytorch.org's hymenoptera_data.zip", help: "where to download the zip from" },
+} as const satisfies FlagTable;
+
+export const SPEC: CommandSpec<typeof FLAGS> = {
+  name: "fetch-data",
+  summary: "Download and unpack the tutorial's ants-vs-bees images (hymenoptera_data), unless they are already there.",
+  flags: FLAGS,
+  examples: ["npm run fetch-data", "npm run fetch-data -- --dest /tmp/data"],
+};
 
 /** Runs the command; resolves to the exit status (0 ok, 1 failure, 2 usage error). */
-export async function main(argv: string[]): Promise<number> {
-  const options: { dest?: string; url?: string } = {};
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === "--help" || flag === "-h") {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    const value = argv[i + 1];
-    if ((flag !== "--dest" && flag !== "--url") || value === undefined || value.startsWith("--")) {
-      process.stderr.write(`fetch-data: ${flag === "--dest" || flag === "--url" ? `${flag} needs a value` : `unknown argument ${flag}`}\n${USAGE}\n`);
-      return 2;
-    }
-    options[flag === "--dest" ? "dest" : "url"] = value;
-    i++;
-  }
-  try {
-    const folder = await fetchData(options);
-    process.stdout.write(`${folder}\n`);
+export function main(argv: string[]): Promise<number> {
+  return statusOf("fetch-data", () => run(argv));
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values: flags, help } = parseCommand(SPEC, argv);
+  if (help) {
+    process.stdout.write(helpText(SPEC));
     return 0;
-  } catch (err) {
-    process.stderr.write(`fetch-data: ${(err as Error).message}\n`);
-    return 1;
   }
+  const folder = await fetchData({ dest: flags.dest, url: flags.url });
+  process.stdout.write(`${folder}\n`);
+  return 0;
 }
 
 if (require.main === module) void main(process.argv.slice(2)).then((code) => (process.exitCode = code));

@@ -2,60 +2,89 @@
 import * as fs from "fs";
 import * as path from "path";
 import { checkDevice, defaultDevice } from "../device";
-import { manualSeed } from "../runtime";
+import { getNumThreads, libtorchVersion, manualSeed } from "../runtime";
 import { CrossEntropyLoss } from "../nn/loss";
-import { StepLR } from "../optim/stepLR";
+import { LRSchedulerState } from "../optim/lrScheduler";
 import { cloneStateDict, disposeStateDict } from "../train/stateDicts";
 import {
-  CHECKPOINT_FILE, HISTORY_FILE, loadCheckpoint, MODEL_FILE, modelMetadata, RunSettings, saveCheckpoint, writeJsonAtomic,
+  CHECKPOINT_FILE, checkpointOptimizerState, HISTORY_FILE, loadCheckpoint, MODEL_FILE, modelMetadata, RunSettings, saveCheckpoint, writeJsonAtomic,
 } from "../train/checkpoint";
 import { extractFeatures, trainLinearProbe } from "../train/linearProbe";
 import { EpochRecord, trainModel, TrainingInterrupted } from "../train/trainModel";
 import { DataLoader } from "../data/dataLoader";
 import { DistributedSampler, ShardSampler } from "../distributed/sampler";
-import { datasetWithValTransform, Mode, tutorialData, tutorialModel, tutorialOptimizer } from "../train/tutorial";
+import { datasetWithValTransform, Mode, tutorialData, tutorialModel } from "../train/tutorial";
+import { defaultWeightDecay, describeRecipe, OPTIMIZERS, RecipeSettings, recipeOptimizer, recipeScheduler, SCHEDULERS } from "../train/recipe";
 import { phaseProgress, PhaseProgress } from "./progress";
-import { intFlag, numberFlag, parseFlags, UsageError } from "./usage";
+import { CommandSpec, FlagTable, helpText, parseCommand } from "./flags";
+import { intFlag, numberFlag, UsageError } from "./usage";
 
+// One entry per flag: --help, parsing and "did you mean" all read this table.
 const FLAGS = {
-  data: { type: "string" },
-  epochs: { type: "string" },
-  "batch-size": { type: "string" },
-  lr: { type: "string" },
-  momentum: { type: "string" },
-  "step-size": { type: "string" },
-  gamma: { type: "string" },
-  weights: { type: "string" },
-  device: { type: "string" },
-  out: { type: "string" },
-  resume: { type: "string" },
-  workers: { type: "string" },
-  seed: { type: "string" },
-  json: { type: "boolean" },
-  "cache-features": { type: "boolean" },
-  "no-report": { type: "boolean" },
-  "nproc-per-node": { type: "string" },
-  nnodes: { type: "string" },
-  "node-rank": { type: "string" },
-  "master-addr": { type: "string" },
-  "master-port": { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
+  data: { type: "string", value: "DIR", default: "data/hymenoptera_data, fetched when missing", help: "an ImageFolder root holding train/ and val/, one sub-folder per class" },
+  epochs: { type: "string", value: "N", default: "25", help: "passes over the training set" },
+  "batch-size": { type: "string", value: "N", default: "4", help: "images per training step" },
+  lr: { type: "string", value: "X", default: "0.001", help: "the learning rate (onecycle: its peak)" },
+  momentum: { type: "string", value: "X", default: "0.9", help: "SGD's momentum (onecycle cycles it from 0.95 to 0.85 and back)" },
+  optimizer: { type: "string", value: "sgd|adamw", default: "sgd", help: "SGD with momentum (the tutorial's) or AdamW" },
+  "weight-decay": { type: "string", value: "X", default: "0 for sgd, 0.01 for adamw", help: "L2 penalty (SGD) or decoupled weight decay (AdamW)" },
+  scheduler: { type: "string", value: "step|cosine|onecycle", default: "step", help: "StepLR or cosine decay per epoch, or one-cycle per batch" },
+  "warmup-epochs": { type: "string", value: "N", default: "0", help: "step, cosine: a linear warm-up from 1% of lr first; onecycle: the length of its rise" },
+  "step-size": { type: "string", value: "N", default: "7", help: "StepLR: epochs between learning-rate decays" },
+  gamma: { type: "string", value: "X", default: "0.1", help: "StepLR: the factor of each decay" },
+  weights: { type: "string", value: "imagenet|none|FILE", default: "imagenet", help: "starting weights: torchvision's ImageNet ones, random, or a file" },
+  device: { type: "string", value: "cpu|cuda|cuda:N", default: "cuda:0 when there is one, else cpu", help: "where the model runs" },
+  out: { type: "string", value: "DIR", default: "runs/finetune or runs/feature-extract" as string, help: "folder for model.safetensors, the checkpoint, history and report" },
+  resume: { type: "string", value: "DIR", help: "continue the run saved in DIR (its settings, unless given again)" },
+  workers: { type: "string", value: "N", default: "the number of cores, at least 2", help: "images decoded at once" },
+  seed: { type: "string", value: "N", default: "0", help: "seed for weights, shuffling and augmentation" },
+  json: { type: "boolean", help: "print one JSON line per phase and one at the end, no progress bars" },
+  "no-report": { type: "boolean", help: "skip the pictures and report.html" },
+  "nproc-per-node": { type: "string", value: "N", default: "1", help: "data-parallel worker processes on this machine (CPU, Gloo)" },
+  nnodes: { type: "string", value: "N", default: "1", help: "machines taking part (with --nproc-per-node)" },
+  "node-rank": { type: "string", value: "N", default: "0", help: "this machine's index among --nnodes" },
+  "master-addr": { type: "string", value: "HOST", default: "127.0.0.1", help: "rank 0's host, for --nnodes above 1" },
+  "master-port": { type: "string", value: "PORT", default: "29500", help: "rank 0's rendezvous port" },
+  "dist-timeout": { type: "string", value: "SECONDS", default: "1800", help: "how long the rendezvous and each collective may wait for the other ranks (PyTorch's default: 30 minutes)" },
+} as const satisfies FlagTable;
+
+/** feature-extract's own flags, on top of FLAGS. */
+const FEATURE_EXTRACT_FLAGS = {
+  "cache-features": { type: "boolean", help: "a linear probe instead of the tutorial's method: run the frozen backbone once, train fc on cached features (seconds, not minutes)" },
+} as const satisfies FlagTable;
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
-export function usage(command: string): string {
-  return `usage: npm run ${command} -- [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--momentum X]
-       [--step-size N] [--gamma X] [--weights imagenet|none|FILE] [--device cpu|cuda|cuda:N]
-       [--out DIR] [--resume DIR] [--workers N] [--seed N] [--json] [--no-report]
-       [--nproc-per-node N [--nnodes N --node-rank N --master-addr HOST --master-port PORT]]${command === "feature-extract" ? "\n       [--cache-features]" : ""}`;
+type TrainFlags = typeof FLAGS & typeof FEATURE_EXTRACT_FLAGS;
+
+export function commandSpec(mode: Mode): CommandSpec<TrainFlags> {
+  const name = mode === "finetune" ? "finetune" : "feature-extract";
+  // finetune's table lacks --cache-features; its type keeps it, as a flag never given.
+  const flags = (mode === "finetune" ? FLAGS : { ...FLAGS, ...FEATURE_EXTRACT_FLAGS }) as TrainFlags;
+  return {
+    name,
+    summary:
+      mode === "finetune"
+        ? "Fine-tune every layer of a ResNet-18 with a new fc on an image folder, as PyTorch's transfer-learning tutorial does."
+        : "Freeze a ResNet-18 and train only a new fc on an image folder, as PyTorch's transfer-learning tutorial does.",
+    flags: { ...flags, out: { ...FLAGS.out, default: `runs/${name}` } },
+    examples: [
+      `npm run ${name}`,
+      `npm run ${name} -- --data photos --epochs 5 --out runs/photos`,
+      `npm run ${name} -- --resume runs/photos --epochs 10`,
+      `npm run ${name} -- --optimizer adamw --scheduler cosine --warmup-epochs 2`,
+      ...(mode === "finetune" ? [] : [`npm run ${name} -- --cache-features`]),
+      `npm run ${name} -- --nproc-per-node 2 --device cpu`,
+    ],
+  };
 }
 
 export async function trainCommand(mode: Mode, argv: string[]): Promise<number> {
   const command = mode === "finetune" ? "finetune" : "feature-extract";
-  const { values: flags } = parseFlags(argv, FLAGS);
-  if (flags.help) {
-    process.stdout.write(usage(command) + "\n");
+  const spec = commandSpec(mode);
+  const { values: flags, help } = parseCommand(spec, argv);
+  if (help) {
+    process.stdout.write(helpText(spec));
     return 0;
   }
   const resumeDir = flags.resume;
@@ -63,7 +92,8 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   const previous = resumed?.state.settings;
   if (previous && previous.mode !== mode) throw new UsageError(`${resumeDir} holds a ${previous.mode} run, not ${mode}`);
 
-  const settings: RunSettings = {
+  const optimizerName = choiceFlag(flags.optimizer, "optimizer", OPTIMIZERS, previous?.optimizer ?? "sgd");
+  const settings: RunSettings & RecipeSettings = {
     mode,
     arch: "resnet18",
     data: path.resolve(flags.data ?? previous?.data ?? path.join(ROOT, "data", "hymenoptera_data")),
@@ -73,10 +103,15 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     momentum: numberFlag(flags.momentum, "momentum", previous?.momentum ?? 0.9, { min: 0 }),
     stepSize: intFlag(flags["step-size"], "step-size", previous?.stepSize ?? 7),
     gamma: numberFlag(flags.gamma, "gamma", previous?.gamma ?? 0.1, { min: 0, exclusiveMin: true }),
+    optimizer: optimizerName,
+    scheduler: choiceFlag(flags.scheduler, "scheduler", SCHEDULERS, previous?.scheduler ?? "step"),
+    warmupEpochs: intFlag(flags["warmup-epochs"], "warmup-epochs", previous?.warmupEpochs ?? 0, 0),
+    weightDecay: numberFlag(flags["weight-decay"], "weight-decay", previous?.weightDecay ?? defaultWeightDecay(optimizerName), { min: 0 }),
     weights: flags.weights ?? previous?.weights ?? "imagenet",
     seed: intFlag(flags.seed, "seed", previous?.seed ?? 0, 0),
     device: flags.device ?? previous?.device ?? defaultDevice(),
   };
+  if (settings.warmupEpochs >= settings.epochs) throw new UsageError(`--warmup-epochs must be below --epochs (${settings.epochs}), got ${settings.warmupEpochs}`);
   try {
     checkDevice(settings.device, "--device");
   } catch (err) {
@@ -117,7 +152,9 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   if (world && flags["cache-features"]) throw new UsageError("--cache-features runs in one process");
 
   manualSeed(settings.seed);
-  const { dataloaders: localLoaders, datasets, classNames } = tutorialData(settings.data, { batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed });
+  const { dataloaders: localLoaders, datasets, classNames } = dataOrUsageError(() =>
+    tutorialData(settings.data, { batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed }),
+  );
   if (resumed && resumed.state.classes.join("\n") !== classNames.join("\n")) {
     throw new UsageError(`${resumeDir} was trained on classes [${resumed.state.classes.join(", ")}], but ${settings.data} has [${classNames.join(", ")}]`);
   }
@@ -125,24 +162,34 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   const { model, trainable } = await tutorialModel(mode, classNames.length, resumed ? null : weights);
   const dataloaders = world ? shardedLoaders(datasets, world, settings.batchSize, workers, settings.seed, resumed ? resumed.state.epoch + 1 : 0) : localLoaders;
   model.to(settings.device);
-  const optimizer = tutorialOptimizer(trainable, settings.lr, settings.momentum);
-  const scheduler = new StepLR(optimizer, { stepSize: settings.stepSize, gamma: settings.gamma });
+  const optimizer = recipeOptimizer(settings, trainable);
+  const scheduler = recipeScheduler(settings, optimizer, dataloaders.train.length);
   if (resumed) {
     model.loadStateDict(resumed.model);
-    optimizer.loadMomentumBuffers(trainable.map((_, i) => resumed.momentum.get(i) ?? null));
-    scheduler.loadStateDict(resumed.state.scheduler);
+    optimizer.loadStateDict(checkpointOptimizerState(resumed, optimizer));
+    scheduler.loadStateDict(resumed.state.scheduler as LRSchedulerState);
   }
 
   // Every rank starts from rank 0's weights (DistributedDataParallel broadcasts them).
-  const group = world ? await (await import("../distributed")).initProcessGroup({ backend: "gloo" }) : null;
+  const timeoutMs = intFlag(flags["dist-timeout"], "dist-timeout", 1800) * 1000;
+  const group = world ? await (await import("../distributed")).initProcessGroup({ backend: "gloo", timeoutMs }) : null;
   const trained = group ? new (await import("../distributed")).DistributedDataParallel(model, group) : model;
 
   if (lead) fs.mkdirSync(out, { recursive: true });
+  if (lead && !flags.json) {
+    process.stdout.write(
+      header({
+        command, settings, out, classNames, trainImages: datasets.train.length, valImages: datasets.val.length,
+        weights: resumed ? `resumed from ${resumeDir}` : weights === null ? "none (random initialisation)" : weights === "imagenet" || weights === "IMAGENET1K_V1" ? "torchvision's ImageNet (IMAGENET1K_V1)" : weights,
+        worldSize: world?.size ?? 1,
+      }),
+    );
+  }
   const meta = { classes: classNames, settings: world ? { ...settings, worldSize: world.size } : settings };
   const report = (r: EpochRecord) => {
     if (!lead) return;
     const line = { epoch: r.epoch, phase: r.phase, loss: round(r.loss), acc: round(r.acc), seconds: round(r.seconds, 2), images: r.images };
-    process.stdout.write(flags.json ? JSON.stringify(line) + "\n" : `epoch ${r.epoch}/${settings.epochs - 1} ${r.phase.padEnd(5)} loss ${r.loss.toFixed(4)} acc ${r.acc.toFixed(4)} (${r.seconds.toFixed(1)} s)\n`);
+    process.stdout.write(flags.json ? JSON.stringify(line) + "\n" : `epoch ${r.epoch + 1}/${settings.epochs} ${r.phase.padEnd(5)} loss ${r.loss.toFixed(4)} acc ${r.acc.toFixed(4)} (${r.seconds.toFixed(1)} s)\n`);
   };
   const finish = async (bestAcc: number, history: EpochRecord[], started: number) => {
     const seconds = (Date.now() - started) / 1000;
@@ -203,7 +250,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
         : undefined,
       onBatch: ({ epoch, phase, images, loss }) => {
         if (flags.json || !lead) return;
-        if (!bar) bar = phaseProgress(`epoch ${epoch}/${settings.epochs - 1} ${phase}`, sizes[phase]);
+        if (!bar) bar = phaseProgress(`epoch ${epoch + 1}/${settings.epochs} ${phase}`, sizes[phase]);
         bar.update(images, loss);
       },
       onEpoch: (r) => {
@@ -234,13 +281,55 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       }
     }
     process.stderr.write(
-      `${command}: interrupted in epoch ${err.epoch}; ${path.join(out, CHECKPOINT_FILE)} holds the state after epoch ${lastSaved}.\n` +
+      `${command}: interrupted in epoch ${err.epoch + 1} of ${settings.epochs}; ${path.join(out, CHECKPOINT_FILE)} holds ` +
+        `${lastSaved < 0 ? "the starting weights" : `the state after epoch ${lastSaved + 1}`}.\n` +
         `Resume with: npm run ${command} -- --resume ${out}\n`,
     );
     return 130;
   } finally {
     process.off("SIGINT", onSigint);
   }
+}
+
+function choiceFlag<T extends string>(value: string | undefined, name: string, choices: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!choices.includes(value as T)) throw new UsageError(`--${name} expects one of ${choices.join(", ")}, got "${value}"`);
+  return value as T;
+}
+
+/** Structural problems with the data folder (no val/, no classes, classes that differ) are usage errors. */
+function dataOrUsageError<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+interface HeaderInfo {
+  command: string;
+  settings: RunSettings;
+  out: string;
+  classNames: string[];
+  trainImages: number;
+  valImages: number;
+  weights: string;
+  worldSize: number;
+}
+
+/** What a run is about to do, printed before the first batch. */
+function header(h: HeaderInfo): string {
+  const s = h.settings;
+  const rows: [string, string][] = [
+    ["data", `${s.data} (train ${h.trainImages} images, val ${h.valImages} images)`],
+    ["classes", `${h.classNames.length}: ${h.classNames.join(", ")}`],
+    ["device", `${s.device}, ${getNumThreads()} threads${h.worldSize > 1 ? ` per process, ${h.worldSize} processes` : ""}, libtorch ${libtorchVersion()}`],
+    ["model", `${s.arch}, ${h.command === "finetune" ? "every layer trained" : "frozen but for a new fc"}`],
+    ["weights", h.weights],
+    ["training", `${s.epochs} epochs, batch ${s.batchSize}, ${describeRecipe(s as RunSettings & RecipeSettings)}`],
+    ["out", h.out],
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(9)}${v}`).join("\n") + "\n";
 }
 
 function round(x: number, digits = 4): number {

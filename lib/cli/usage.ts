@@ -12,6 +12,7 @@ export class UsageError extends Error {
 export type FlagSpec = Record<string, { type: "string" | "boolean"; short?: string }>;
 export type FlagValues<T extends FlagSpec> = { [K in keyof T]?: T[K]["type"] extends "string" ? string : boolean };
 
+/** The flag parser before lib/cli/flags.ts; new commands use parseCommand, which adds --help text and suggestions. */
 export function parseFlags<T extends FlagSpec>(argv: string[], options: T, allowPositionals = false): { values: FlagValues<T>; positionals: string[] } {
   try {
     const parsed = parseArgs({ args: argv, options: options as NonNullable<ParseArgsConfig["options"]>, allowPositionals, strict: true });
@@ -39,15 +40,19 @@ export function numberFlag(value: string | undefined, name: string, fallback: nu
   return n;
 }
 
-/** Runs a command's main, turning errors into one line on stderr and an exit status. */
+/** Runs a command's main to its exit status: an error becomes one line on stderr, status 2 for usage errors, 1 otherwise. */
+export async function statusOf(command: string, main: () => Promise<number | void>): Promise<number> {
+  try {
+    return (await main()) ?? 0;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${command}: ${message.split("\n").join("\n  ")}\n`);
+    if (process.env.TORCH_TRANSFER_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+/** Runs a command's main and exits with its status. */
 export function runMain(command: string, main: () => Promise<number | void>): void {
-  main().then(
-    (code) => process.exit(code ?? 0),
-    (err: unknown) => {
-      const message = err instanceof Error ? err.message : String(err);
-      process.stderr.write(`${command}: ${message.split("\n").join("\n  ")}\n`);
-      if (process.env.TORCH_TRANSFER_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-      process.exit(err instanceof UsageError ? 2 : 1);
-    },
-  );
+  void statusOf(command, main).then((code) => process.exit(code));
 }

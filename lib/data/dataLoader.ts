@@ -1,7 +1,7 @@
 // DataLoader: batches of [inputs, labels] from a dataset, decoded `numWorkers`
 // at a time and `prefetch` batches ahead of the consumer.
 import * as os from "os";
-import { checkBoolean, checkInteger, invalid } from "../check";
+import { checkBoolean, checkInteger, checkOptions, invalid } from "../check";
 import { defaultGenerator, Generator } from "../random";
 import { isTensor, stack, tensor, Tensor } from "../tensor";
 
@@ -32,6 +32,10 @@ export interface Sampler {
 
 type Batch = [Tensor, Tensor];
 
+const DATALOADER_OPTIONS: Record<keyof DataLoaderOptions, true> = {
+  batchSize: true, shuffle: true, numWorkers: true, dropLast: true, seed: true, prefetch: true, sampler: true,
+};
+
 export class DataLoader implements AsyncIterable<Batch> {
   readonly dataset: Dataset;
   readonly batchSize: number;
@@ -46,7 +50,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     if (!dataset || typeof dataset.get !== "function" || !Number.isInteger(dataset.length)) {
       throw invalid("dataset (with length and get(i))", "dataset", dataset);
     }
-    const { batchSize = 1, shuffle = false, numWorkers = os.availableParallelism(), dropLast = false, seed, prefetch = 2, sampler } = options;
+    const { batchSize = 1, shuffle = false, numWorkers = os.availableParallelism(), dropLast = false, seed, prefetch = 2, sampler } = checkOptions(options, DATALOADER_OPTIONS, "DataLoader");
     if (sampler !== undefined && (typeof sampler?.indices !== "function" || !Number.isInteger(sampler.length))) {
       throw invalid("sampler (with length and indices())", "sampler", sampler);
     }

@@ -4,12 +4,12 @@ import { promises as fsp } from "fs";
 import sharp from "sharp";
 import { addon } from "../native";
 import { decodeBmp, isBmp } from "./bmp";
-import { RgbImage } from "./image";
+import { MAX_IMAGE_PIXELS, RgbImage } from "./image";
 import { decodeNetpbm, isNetpbm } from "./netpbm";
 
 // PIL applies no colour management and no EXIF rotation; sharp would convert
 // an embedded ICC profile to sRGB unless told not to, and rotates only on request.
-const OPTIONS = { ignoreIcc: true, failOn: "truncated" as const, limitInputPixels: false as const };
+const OPTIONS = { ignoreIcc: true, failOn: "truncated" as const, limitInputPixels: MAX_IMAGE_PIXELS };
 
 /** Decodes a file (by path) or its bytes; errors name the file, or "image bytes". */
 export async function decodeImage(source: string | Uint8Array): Promise<RgbImage> {
@@ -34,9 +34,18 @@ export async function decodeImage(source: string | Uint8Array): Promise<RgbImage
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
     return image(data, info.width, info.height);
   } catch (err) {
-    const reason = err instanceof Error ? err.message.trim() : String(err);
+    if (typeof file === "string") await explainPath(file);
+    // Native errors arrive as "Error: why"; the reader needs only the why.
+    const reason = (err instanceof Error ? err.message : String(err)).trim().replace(/^Error: /, "");
     throw new Error(`Could not decode ${typeof file === "string" ? `image ${file}` : "image bytes"}: ${reason}`);
   }
+}
+
+/** A path that is missing or a folder is said so plainly, rather than as the decoder's failure. */
+async function explainPath(file: string): Promise<void> {
+  const stat = await fsp.stat(file).catch(() => null);
+  if (!stat) throw Object.assign(new Error(`no such file: ${file}`), { code: "ENOENT" });
+  if (stat.isDirectory()) throw Object.assign(new Error(`${file} is a folder, not an image`), { code: "EISDIR" });
 }
 
 async function readHead(file: string): Promise<Uint8Array> {

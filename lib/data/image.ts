@@ -9,6 +9,19 @@ export interface RgbImage {
   readonly channels: 3;
 }
 
+/**
+ * PIL's decompression-bomb limit (2 * Image.MAX_IMAGE_PIXELS): Image.open
+ * refuses larger images, so torchvision's loader never sees them, and a few
+ * header bytes cannot make us allocate gigabytes. native/jpeg.h holds the same.
+ */
+export const MAX_IMAGE_PIXELS = 2 * 89478485;
+
+export function checkPixelCount(width: number, height: number): void {
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new Error(`image of ${width}x${height} pixels is over the limit of ${MAX_IMAGE_PIXELS} (PIL's decompression bomb limit)`);
+  }
+}
+
 export function isImage(value: unknown): value is RgbImage {
   const v = value as RgbImage;
   return typeof v === "object" && v !== null && v.data instanceof Uint8Array && v.channels === 3 &&

@@ -1,6 +1,6 @@
 // PPM/PGM (P2, P3, P5, P6), which sharp's bundled libvips cannot read but PIL and
 // torchvision's extension list accept.
-import { RgbImage } from "./image";
+import { checkPixelCount, RgbImage } from "./image";
 
 export function isNetpbm(bytes: Uint8Array): boolean {
   return bytes.length > 2 && bytes[0] === 0x50 && [0x32, 0x33, 0x35, 0x36].includes(bytes[1]);
@@ -16,14 +16,21 @@ export function decodeNetpbm(bytes: Uint8Array): RgbImage {
       while (pos < bytes.length && bytes[pos] !== 0x0a) pos++;
     }
     const start = pos;
-    while (pos < bytes.length && bytes[pos] >= 0x30 && bytes[pos] <= 0x39) pos++;
+    let value = 0;
+    for (; pos < bytes.length && bytes[pos] >= 0x30 && bytes[pos] <= 0x39; pos++) {
+      // Capped as digits arrive: a run of them must not overflow to Infinity.
+      value = Math.min(value * 10 + bytes[pos] - 0x30, 2 ** 32);
+    }
     if (start === pos) throw new Error("malformed PPM/PGM header or data");
-    return Number(String.fromCharCode(...bytes.subarray(start, pos)));
+    return value;
   };
   const width = token(), height = token(), maxval = token();
   if (width <= 0 || height <= 0 || maxval <= 0 || maxval > 255) throw new Error(`unsupported PPM/PGM (size ${width}x${height}, maxval ${maxval})`);
+  checkPixelCount(width, height);
   const bands = kind === "3" || kind === "6" ? 3 : 1;
   const count = width * height * bands;
+  // A text sample takes a digit and a separator: more than the file can hold is refused before allocating.
+  if ((kind === "2" || kind === "3") && count * 2 - 1 > bytes.length - pos) throw new Error("image file is truncated");
   let samples: ArrayLike<number>;
   if (kind === "5" || kind === "6") {
     pos++; // exactly one whitespace byte ends the header

@@ -1,7 +1,8 @@
 // torchvision's ImageFolder: classes are the sorted sub-folders of root, each
 // image file under a class folder is a sample labelled with its class index.
 import * as fs from "fs";
-import { checkInteger, checkString, invalid } from "../check";
+import { checkInteger, checkOptions, checkString, invalid } from "../check";
+import { RgbImage } from "../data/image";
 import { decodeImage } from "../data/decode";
 import { defaultGenerator, Generator } from "../random";
 import { Transform } from "../transforms/transform";
@@ -9,8 +10,9 @@ import { compareCodePoints, pyJoin, walkFiles } from "./walk";
 
 export const IMG_EXTENSIONS = [".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"] as const;
 
-export interface ImageFolderOptions {
-  transform?: Transform;
+export interface ImageFolderOptions<T = RgbImage> {
+  /** Applied to each decoded image; get() gives what it returns (without one, the RgbImage). */
+  transform?: Transform<RgbImage, T>;
   /** "raise" (default): a file that cannot be decoded rejects get(). "skip": see ImageFolder.get. */
   onError?: "raise" | "skip";
 }
@@ -40,17 +42,19 @@ function isDir(p: string): boolean {
   }
 }
 
-export class ImageFolder {
+/** `T`: what get() gives, the transform's output (a Tensor after ToTensor), or the decoded RgbImage without a transform. */
+export class ImageFolder<T = RgbImage> {
   readonly root: string;
   readonly classes: string[];
   readonly classToIdx: Record<string, number>;
   readonly samples: [string, number][];
   readonly targets: number[];
-  readonly transform: Transform | undefined;
+  readonly transform: Transform<RgbImage, T> | undefined;
   readonly onError: "raise" | "skip";
   private readonly broken = new Set<number>();
 
-  constructor(root: string, { transform, onError = "raise" }: ImageFolderOptions = {}) {
+  constructor(root: string, options: ImageFolderOptions<T> = {}) {
+    const { transform, onError = "raise" } = checkOptions(options, { transform: true, onError: true }, "ImageFolder");
     this.root = checkString(root, "root");
     if (transform !== undefined && (transform === null || typeof transform.forward !== "function")) {
       throw invalid("transform (an object with forward())", "transform", transform);
@@ -86,7 +90,8 @@ export class ImageFolder {
    * the next decodable sample in order (wrapping round) is returned instead,
    * so that a batch keeps its size; if none can be decoded, get() rejects.
    */
-  async get(i: number, { generator = defaultGenerator }: { generator?: Generator } = {}): Promise<[any, number]> {
+  async get(i: number, options: { generator?: Generator } = {}): Promise<[T, number]> {
+    const { generator = defaultGenerator } = checkOptions(options, { generator: true }, "ImageFolder.get");
     checkInteger(i, "index", 0);
     if (i >= this.samples.length) throw new RangeError(`index ${i} is out of range for a dataset of ${this.samples.length} samples`);
     for (let k = 0; k < this.samples.length; k++) {
@@ -102,7 +107,8 @@ export class ImageFolder {
         console.warn(`ImageFolder: skipping ${file}: ${(err as Error).message}`);
         continue;
       }
-      return [this.transform ? await this.transform.forward(image, generator) : image, label];
+      // Without a transform T is RgbImage (the class's default), so the image is what was promised.
+      return [this.transform ? await this.transform.forward(image, generator) : (image as T), label];
     }
     throw new Error(`ImageFolder: no sample in ${this.root} could be decoded`);
   }

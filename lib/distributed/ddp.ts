@@ -4,7 +4,7 @@
 // by libtorch's c10d::Reducer in buckets while backward runs (each bucket's
 // all-reduce starts as soon as its gradients are ready), and each phase's
 // totals are summed over ranks.
-import { checkBoolean, checkNumber, invalid, withCallerStack } from "../check";
+import { checkBoolean, checkNumber, checkOptions, invalid, withCallerStack } from "../check";
 import { Module } from "../nn/module";
 import { addon, NativeSGD } from "../native";
 import { tensor, Tensor } from "../tensor";
@@ -17,6 +17,8 @@ export interface DistributedDataParallelOptions {
   bucketCapMb?: number;
 }
 
+const DISTRIBUTED_DATA_PARALLEL_OPTIONS: Record<keyof DistributedDataParallelOptions, true> = { broadcastBuffers: true, bucketCapMb: true };
+
 export class DistributedDataParallel<M extends Module = Module> extends Module {
   readonly module: M;
   readonly processGroup: ProcessGroup;
@@ -26,6 +28,7 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
   private evalStale = true;
 
   constructor(module: M, processGroup: ProcessGroup, options: DistributedDataParallelOptions = {}) {
+    checkOptions(options, DISTRIBUTED_DATA_PARALLEL_OPTIONS, "DistributedDataParallel");
     if (!(module instanceof Module)) throw invalid("Module", "module", module);
     if (!(processGroup instanceof ProcessGroup)) throw invalid("ProcessGroup (from tt.distributed.initProcessGroup)", "processGroup", processGroup);
     super(module.native);

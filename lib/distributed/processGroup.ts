@@ -1,9 +1,10 @@
 // initProcessGroup: torch.distributed.init_process_group("gloo") over libtorch's
 // c10d (a TCPStore rendezvous at MASTER_ADDR:MASTER_PORT, then ProcessGroupGloo).
-import { checkInteger, checkString, invalid, withCallerStack } from "../check";
+import { checkInteger, checkOptions, checkString, invalid, withCallerStack } from "../check";
 import { addon, NativeProcessGroup } from "../native";
 import { SerialQueue } from "../nn/serial";
 import { checkTensor, Tensor } from "../tensor";
+import { glooInterfaceFor } from "./socketInterface";
 
 export type Backend = "gloo" | "nccl";
 
@@ -22,11 +23,18 @@ export interface InitProcessGroupOptions {
   timeoutMs?: number;
 }
 
+const INIT_PROCESS_GROUP_OPTIONS: Record<keyof InitProcessGroupOptions, true> = { backend: true, rank: true, worldSize: true, masterAddr: true, masterPort: true, timeoutMs: true };
+
 export const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
 
 /** True when the addon was built with libtorch's distributed engine (c10d and Gloo headers found). */
 export function isAvailable(): boolean {
   return addon.distributedAvailable();
+}
+
+/** torch.distributed.is_nccl_available(): built against a CUDA libtorch with c10d's NCCL backend. */
+export function isNcclAvailable(): boolean {
+  return addon.ncclAvailable();
 }
 
 /** One rank's handle on a process group: collectives run one at a time, in call order. */
@@ -124,6 +132,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): Required<O
  * masterAddr and masterPort; it resolves once all ranks have joined.
  */
 export async function initProcessGroup(options: InitProcessGroupOptions = {}): Promise<ProcessGroup> {
+  checkOptions(options, INIT_PROCESS_GROUP_OPTIONS, "initProcessGroup");
   if (typeof options !== "object" || options === null) throw invalid("options object", "options", options);
   const env = optionsFromEnv();
   const backend = options.backend ?? "gloo";
@@ -145,6 +154,10 @@ export async function initProcessGroup(options: InitProcessGroupOptions = {}): P
         "Install the Gloo headers (Debian/Ubuntu: `apt-get install libgloo-dev`) and rebuild (`npm run build`).",
     );
   }
+  // The native rendezvous reads GLOO_SOCKET_IFNAME; set it as a user on such a
+  // host would have to (see socketInterface.ts), for this process and its children.
+  const iface = await glooInterfaceFor(masterAddr);
+  if (iface) process.env.GLOO_SOCKET_IFNAME = iface;
   const callSite = new Error();
   const native = await withCallerStack(addon.ProcessGroup.create(backend, masterAddr, masterPort, rank, worldSize, timeoutMs), callSite);
   return new ProcessGroup(native, fromEnv("LOCAL_RANK", 0, process.env) ?? rank);

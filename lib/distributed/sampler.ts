@@ -1,6 +1,6 @@
 // DistributedSampler: torch.utils.data.DistributedSampler's index order, drawn
 // with libtorch's own generator and randperm so every rank matches PyTorch.
-import { checkBoolean, checkInteger } from "../check";
+import { checkBoolean, checkInteger, checkOptions } from "../check";
 import type { Sampler } from "../data/dataLoader";
 import { addon } from "../native";
 
@@ -16,6 +16,8 @@ export interface DistributedSamplerOptions {
   dropLast?: boolean;
 }
 
+const DISTRIBUTED_SAMPLER_OPTIONS: Record<keyof DistributedSamplerOptions, true> = { numReplicas: true, rank: true, shuffle: true, seed: true, dropLast: true };
+
 export class DistributedSampler implements Sampler, Iterable<number> {
   readonly datasetLength: number;
   readonly numReplicas: number;
@@ -29,6 +31,7 @@ export class DistributedSampler implements Sampler, Iterable<number> {
   epoch = 0;
 
   constructor(datasetLength: number, options: DistributedSamplerOptions = {}) {
+    checkOptions(options, DISTRIBUTED_SAMPLER_OPTIONS, "DistributedSampler");
     this.datasetLength = checkInteger(datasetLength, "datasetLength", 0);
     const { shuffle = true, seed = 0, dropLast = false } = options;
     this.numReplicas = checkInteger(options.numReplicas ?? envInt("WORLD_SIZE", 1), "numReplicas", 1);

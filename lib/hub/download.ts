@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
 import * as path from "path";
-import { checkString } from "../check";
+import { checkOptions, checkString } from "../check";
 
 export interface DownloadOptions {
   /** Expected start of the file's SHA-256 (hex); by default taken from the URL's file name, as torch.hub does. */
@@ -14,6 +14,8 @@ export interface DownloadOptions {
   /** Show a progress bar; by default only when stderr is a TTY. */
   progress?: boolean;
 }
+
+const DOWNLOAD_OPTIONS: Record<keyof DownloadOptions, true> = { sha256Prefix: true, progress: true };
 
 const OFFLINE_CODES = new Set(["ENOTFOUND", "ECONNREFUSED", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH", "ETIMEDOUT"]);
 const MAX_REDIRECTS = 10;
@@ -64,6 +66,7 @@ function describeFailure(url: string, dest: string, err: Error & { code?: string
 
 /** Downloads `url` to `dest`; resolves once `dest` is complete and verified. */
 export async function download(url: string, dest: string, options: DownloadOptions = {}): Promise<void> {
+  checkOptions(options, DOWNLOAD_OPTIONS, "download");
   checkString(url, "url");
   checkString(dest, "dest");
   const expected = options.sha256Prefix ?? hashPrefixFromName(new URL(url).pathname);

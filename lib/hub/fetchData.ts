@@ -1,5 +1,6 @@
 // The tutorial's ants-and-bees data: download the zip, extract it into a
 // temporary folder next to the target, and rename it into place when whole.
+import { checkOptions } from "../check";
 import * as fs from "fs";
 import * as path from "path";
 import { download } from "./download";
@@ -17,8 +18,11 @@ export interface FetchDataOptions {
   progress?: boolean;
 }
 
+const FETCH_DATA_OPTIONS: Record<keyof FetchDataOptions, true> = { url: true, dest: true, progress: true };
+
 /** Downloads and extracts the data set unless already there; resolves to the path of hymenoptera_data/. */
 export async function fetchData(options: FetchDataOptions = {}): Promise<string> {
+  checkOptions(options, FETCH_DATA_OPTIONS, "fetchData");
   const url = options.url ?? (process.env.TORCH_TRANSFER_DATA_URL || DEFAULT_DATA_URL);
   const dest = path.resolve(options.dest ?? path.join(PACKAGE_ROOT, "data"));
   const final = path.join(dest, DATA_NAME);

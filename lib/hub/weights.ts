@@ -2,7 +2,7 @@
 // the package's weights/ cache on first use) or a file of the user's.
 import * as fs from "fs";
 import * as path from "path";
-import { checkString } from "../check";
+import { checkOptions, checkString } from "../check";
 import { download } from "./download";
 
 export const RESNET18_FILE = "resnet18-f37072fd.pth";
@@ -14,9 +14,20 @@ const IMAGENET_NAMES = new Set(["imagenet", "imagenet1k_v1", "default", "resnet1
 export const PACKAGE_ROOT = path.resolve(__dirname, "../..");
 
 export interface ResolveOptions {
-  /** The cache folder; default `<package root>/weights`. */
+  /** The cache folder; default `$TORCH_TRANSFER_WEIGHTS_DIR`, else `<package root>/weights`. */
   dir?: string;
   progress?: boolean;
+}
+
+const RESOLVE_WEIGHTS_OPTIONS: Record<keyof ResolveOptions, true> = { dir: true, progress: true };
+
+/**
+ * The weights cache: TORCH_TRANSFER_WEIGHTS_DIR (like torch.hub's TORCH_HOME:
+ * one cache for several projects, or a writable one when the package's folder
+ * is not), else the package's weights/ folder.
+ */
+export function weightsDir(): string {
+  return process.env.TORCH_TRANSFER_WEIGHTS_DIR || path.join(PACKAGE_ROOT, "weights");
 }
 
 export function weightsUrl(file: string): string {
@@ -30,9 +41,10 @@ export function weightsUrl(file: string): string {
  * anything else is a path to a file that must exist.
  */
 export async function resolveWeights(spec: string, options: ResolveOptions = {}): Promise<string> {
+  checkOptions(options, RESOLVE_WEIGHTS_OPTIONS, "resolveWeights");
   checkString(spec, "weights");
   if (IMAGENET_NAMES.has(spec.toLowerCase())) {
-    const file = path.join(options.dir ?? path.join(PACKAGE_ROOT, "weights"), RESNET18_FILE);
+    const file = path.join(options.dir ?? weightsDir(), RESNET18_FILE);
     if (!fs.existsSync(file)) await download(weightsUrl(RESNET18_FILE), file, { progress: options.progress });
     return file;
   }

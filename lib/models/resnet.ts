@@ -1,5 +1,5 @@
 // torchvision.models.resnet18.
-import { checkInteger, invalid } from "../check";
+import { checkInteger, checkOptions, invalid } from "../check";
 import { addon } from "../native";
 import { Linear } from "../nn/linear";
 import { Module } from "../nn/module";
@@ -42,6 +42,7 @@ export function resnet18(options: ResNet18Options & { weights: string }): Promis
 export function resnet18(options?: ResNet18Options): ResNet | Promise<ResNet>;
 export function resnet18(options: ResNet18Options = {}): ResNet | Promise<ResNet> {
   if (typeof options !== "object" || options === null) throw invalid("options object", "options", options);
+  checkOptions(options, { numClasses: true, weights: true }, "resnet18");
   const numClasses = checkInteger(options.numClasses ?? 1000, "numClasses", 1);
   const weights = options.weights ?? null;
   if (weights !== null && typeof weights !== "string") throw invalid('null, a file path or "IMAGENET1K_V1"', "weights", weights);

@@ -1,11 +1,12 @@
 // torch.nn.Linear.
-import { checkBoolean, checkInteger } from "../check";
+import { checkBoolean, checkInteger, checkOptions } from "../check";
 import { addon, NativeModule } from "../native";
 import { Module } from "./module";
 import { SerialQueue } from "./serial";
 
 export class Linear extends Module {
-  constructor(inFeatures: number, outFeatures: number, { bias = true }: { bias?: boolean } = {}) {
+  constructor(inFeatures: number, outFeatures: number, options: { bias?: boolean } = {}) {
+    const { bias = true } = checkOptions(options, { bias: true }, "Linear");
     super(addon.Module.linear(checkInteger(inFeatures, "inFeatures", 1), checkInteger(outFeatures, "outFeatures", 1), checkBoolean(bias, "bias")));
   }
 

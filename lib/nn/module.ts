@@ -1,5 +1,5 @@
 // Module: the shared part of every model, mirroring torch.nn.Module.
-import { checkBoolean, invalid, withCallerStack } from "../check";
+import { checkBoolean, checkOptions, invalid, withCallerStack } from "../check";
 import { checkDevice } from "../device";
 import { isGradEnabled } from "../grad";
 import { addon, NativeModule, NativeSGD } from "../native";
@@ -16,7 +16,11 @@ export interface LoadResult {
 export class Module {
   /** @internal */
   readonly native: NativeModule;
-  /** @internal */
+  /**
+   * @internal Serialises multi-step work that must not interleave, such as a
+   * data-parallel step's collectives. Single native calls need no queue: they
+   * run on the native compute queue in call order.
+   */
   readonly queue = new SerialQueue();
 
   protected constructor(native: NativeModule) {
@@ -55,7 +59,8 @@ export class Module {
   }
 
   /** Copies `stateDict` into this module's parameters and buffers, as load_state_dict does. */
-  loadStateDict(stateDict: StateDict | Record<string, Tensor>, { strict = true }: { strict?: boolean } = {}): LoadResult {
+  loadStateDict(stateDict: StateDict | Record<string, Tensor>, options: { strict?: boolean } = {}): LoadResult {
+    const { strict = true } = checkOptions(options, { strict: true }, "loadStateDict");
     const given = stateDict instanceof Map ? stateDict : new Map(Object.entries(stateDict ?? {}));
     if (!(stateDict instanceof Map) && (typeof stateDict !== "object" || stateDict === null)) {
       throw invalid("Map of name to Tensor", "stateDict", stateDict);
@@ -94,7 +99,7 @@ export class Module {
    * Wrappers such as data-parallel training override it.
    */
   runBatch(optimizer: NativeSGD | null, inputs: Tensor, labels: Tensor, train: boolean): Promise<{ loss: number; correct: number }> {
-    return this.queue.run(() => addon.trainStep(this.native, optimizer, inputs, labels, train));
+    return addon.trainStep(this.native, optimizer, inputs, labels, train);
   }
 
   /** @internal Sums per-phase totals (loss, correct, images) across workers; one worker has nothing to add. */
@@ -106,8 +111,7 @@ export class Module {
   forward(input: Tensor): Promise<Tensor> {
     checkTensor(input, "input");
     const grad = isGradEnabled();
-    const callSite = new Error();
-    return this.queue.run(() => withCallerStack(this.native.forward(input, grad), callSite));
+    return withCallerStack(this.native.forward(input, grad), new Error());
   }
 }
 

@@ -1,6 +1,7 @@
-// Calls on one model run one at a time: two forward passes in train mode would
-// race on BatchNorm's running statistics, and an optimizer step must not
-// interleave with a forward pass over the same weights.
+// Multi-step work on one model runs one piece at a time: a data-parallel step
+// awaits collectives between its native calls, and another step must not
+// slip in between. (Each single native call is ordered by the native compute
+// queue already.)
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
 

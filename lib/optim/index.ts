@@ -1,6 +1,20 @@
+import { CosineAnnealingLR } from "./cosineAnnealingLR";
+import { LinearLR } from "./linearLR";
+import { LRScheduler } from "./lrScheduler";
+import { OneCycleLR } from "./oneCycleLR";
+import { ReduceLROnPlateau } from "./reduceLROnPlateau";
+import { SequentialLR } from "./sequentialLR";
 import { StepLR } from "./stepLR";
 
+export { Optimizer } from "./optimizer";
+export type { OptimizerStateDict, ParamGroupSpec, Params } from "./optimizer";
 export { SGD } from "./sgd";
 export type { SGDOptions, ParamGroup } from "./sgd";
-export const lrScheduler = { StepLR };
-export { StepLR };
+export { Adam, AdamW } from "./adam";
+export type { AdamOptions, AdamParamGroup } from "./adam";
+export type { LRSchedulerState, StepsPer } from "./lrScheduler";
+export type { OneCycleLROptions } from "./oneCycleLR";
+export type { LinearLROptions } from "./linearLR";
+export type { ReduceLROnPlateauOptions, ReduceLROnPlateauState } from "./reduceLROnPlateau";
+export const lrScheduler = { LRScheduler, StepLR, CosineAnnealingLR, OneCycleLR, LinearLR, SequentialLR, ReduceLROnPlateau };
+export { LRScheduler, StepLR, CosineAnnealingLR, OneCycleLR, LinearLR, SequentialLR, ReduceLROnPlateau };

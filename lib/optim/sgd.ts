@@ -1,7 +1,7 @@
-// torch.optim.SGD: one parameter group, PyTorch's update rule (native/sgd.cc).
-import { checkBoolean, checkNumber, invalid, withCallerStack } from "../check";
-import { addon, NativeSGD } from "../native";
+// torch.optim.SGD: PyTorch's update rule (native/sgd.cc), with parameter groups.
+import { invalid } from "../check";
 import { checkTensor, Tensor } from "../tensor";
+import { booleanOption, lrOption, numberOption, Optimizer, ParamGroup as Group, Params } from "./optimizer";
 
 export interface SGDOptions {
   lr: number;
@@ -11,75 +11,43 @@ export interface SGDOptions {
   nesterov?: boolean;
 }
 
-export interface ParamGroup {
-  lr: number;
-  readonly momentum: number;
-  readonly dampening: number;
-  readonly weightDecay: number;
-  readonly nesterov: boolean;
-  readonly params: Tensor[];
-}
+type SGDGroupOptions = Required<SGDOptions>;
+export type ParamGroup = Group<SGDGroupOptions>;
 
-export class SGD {
-  /** @internal */
-  readonly native: NativeSGD;
-  readonly paramGroups: ParamGroup[];
+const SPECS = {
+  lr: lrOption,
+  momentum: numberOption({ min: 0 }),
+  dampening: numberOption(),
+  weightDecay: numberOption({ min: 0 }),
+  nesterov: booleanOption,
+};
 
-  constructor(params: Iterable<Tensor>, options: SGDOptions) {
-    if (params === null || typeof (params as Iterable<Tensor>)?.[Symbol.iterator] !== "function") {
-      throw invalid("iterable of Tensors", "params", params);
-    }
-    const list = [...params];
-    if (list.length === 0) throw new RangeError("optimizer got an empty parameter list");
-    list.forEach((p, i) => checkTensor(p, `params[${i}]`));
+export class SGD extends Optimizer<SGDGroupOptions> {
+  /** `params`: Tensors, or a list of `{ params, lr, momentum, ... }` groups whose options override `options`. */
+  constructor(params: Params<SGDGroupOptions>, options: SGDOptions) {
     if (typeof options !== "object" || options === null) throw invalid("options object with lr", "options", options);
-    const lr = checkNumber(options.lr, "lr", { min: 0 });
-    const momentum = checkNumber(options.momentum ?? 0, "momentum", { min: 0 });
-    const dampening = checkNumber(options.dampening ?? 0, "dampening");
-    const weightDecay = checkNumber(options.weightDecay ?? 0, "weightDecay", { min: 0 });
-    const nesterov = checkBoolean(options.nesterov ?? false, "nesterov");
-    if (nesterov && (momentum <= 0 || dampening !== 0)) throw new RangeError("Nesterov momentum requires a momentum and zero dampening");
-    this.native = new addon.SGD(list, lr, momentum, dampening, weightDecay, nesterov);
-    const native = this.native;
-    this.paramGroups = [
-      {
-        get lr() {
-          return native.lr;
-        },
-        set lr(value: number) {
-          native.lr = checkNumber(value, "lr", { min: 0 });
-        },
-        momentum,
-        dampening,
-        weightDecay,
-        nesterov,
-        params: list,
-      },
-    ];
+    super("sgd", "SGD", params, options, SPECS, { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, ["momentumBuffer"]);
   }
 
-  /**
-   * Resets the gradients before the next backward: zeroed in place by default,
-   * as PyTorch 1.13 does (their memory is reused), or dropped with
-   * `{ setToNone: true }`, PyTorch 2's default (a parameter whose gradient is
-   * then never computed is skipped by step()).
-   */
-  zeroGrad({ setToNone = false }: { setToNone?: boolean } = {}): void {
-    this.native.zeroGrad(checkBoolean(setToNone, "setToNone"));
+  protected override checkGroup(o: SGDGroupOptions, where: string): void {
+    if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) throw new RangeError(`Nesterov momentum requires a momentum and zero dampening (${where})`);
   }
 
-  step(): Promise<void> {
-    return withCallerStack(this.native.step(), new Error());
-  }
-
-  /** Momentum buffers, one per parameter (null before its first step), for checkpoints. */
+  /** Momentum buffers, one per parameter across groups (null before its first step), for checkpoints. */
   momentumBuffers(): (Tensor | null)[] {
-    return this.native.momentumBuffers();
+    return this.native.state().map((s) => (s?.momentumBuffer as Tensor | undefined) ?? null);
   }
 
   loadMomentumBuffers(buffers: (Tensor | null)[]): void {
-    const n = this.paramGroups[0].params.length;
-    if (!Array.isArray(buffers) || buffers.length !== n) throw invalid(`array of ${n} Tensors or nulls`, "buffers", buffers);
-    buffers.forEach((b, i) => this.native.setMomentumBuffer(i, b === null ? null : checkTensor(b, `buffers[${i}]`)));
+    const params = this.paramGroups.flatMap((g) => g.params);
+    if (!Array.isArray(buffers) || buffers.length !== params.length) throw invalid(`array of ${params.length} Tensors or nulls`, "buffers", buffers);
+    buffers.forEach((b, i) => {
+      if (b === null) return this.native.setState(i, null);
+      const t = checkTensor(b, `buffers[${i}]`);
+      if (t.shape.join(",") !== params[i].shape.join(",")) {
+        throw new RangeError(`momentum buffer ${i} has shape [${t.shape.join(", ")}] but its parameter has [${params[i].shape.join(", ")}]`);
+      }
+      this.native.setState(i, { momentumBuffer: t });
+    });
   }
 }

@@ -1,4 +1,6 @@
-// Reading and writing state dicts: torch.save files (read) and safetensors (read and write).
+// Reading and writing state dicts: torch.save files and safetensors, both ways.
 export { load } from "./torchLoad";
-export { save, loadSafetensors, loadSafetensorsMetadata } from "./safetensors";
+export { save } from "./save";
+export type { SaveFormat, SaveOptions } from "./save";
+export { loadSafetensors, loadSafetensorsMetadata } from "./safetensors";
 export { unpickle } from "./pickle";

@@ -52,8 +52,8 @@ function isSafe(n: bigint): boolean {
 
 function decodeLong(bytes: Uint8Array): number | bigint {
   if (bytes.length === 0) return 0;
-  let n = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]);
+  // Through one hex string: shifting a BigInt byte by byte is quadratic in a LONG4's length.
+  let n = BigInt("0x" + Buffer.from(bytes).reverse().toString("hex"));
   if (bytes[bytes.length - 1] & 0x80) n -= 1n << BigInt(8 * bytes.length);
   return isSafe(n) ? Number(n) : n;
 }
@@ -150,7 +150,8 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions, offset = 0)
   };
   const append = (list: unknown, items: unknown[]) => {
     if (!Array.isArray(list) || Object.isFrozen(list)) throw fail("malformed pickle: APPEND on something that is not a list");
-    list.push(...items);
+    // One by one: spreading a long APPENDS into push() overflows the call stack.
+    for (const item of items) list.push(item);
   };
   const tuple = (items: unknown[]) => Object.freeze(items);
 

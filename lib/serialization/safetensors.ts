@@ -1,12 +1,13 @@
 // safetensors: an 8-byte little-endian header length, a JSON header naming each
 // tensor's dtype, shape and byte range, then the bytes. Writing is all or
-// nothing: a temporary file in the same folder, fsync, then rename.
+// nothing (atomicFile.ts).
 import * as fs from "fs";
-import * as nodePath from "path";
 import { checkString, invalid } from "../check";
-import type { DtypeName, TypedArray } from "../native";
+import type { DtypeName } from "../native";
 import { checkTensor, Tensor } from "../tensor";
+import { writeChunksAtomic } from "./atomicFile";
 import { contiguousStrides, ELEMENT_SIZE, makeTensor } from "./storage";
+import { tensorBytes } from "./tensorBytes";
 
 const TO_DTYPE: Record<string, DtypeName> = {
   F32: "float32", F64: "float64", F16: "float16", BF16: "bfloat16", I64: "int64", I32: "int32", I16: "int16",
@@ -104,58 +105,12 @@ export async function loadSafetensorsMetadata(path: string): Promise<Record<stri
   }
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-// Exact for every value that came from a float16 (round to nearest even otherwise).
-function toHalfBits(value: number): number {
-  f32[0] = value;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  const mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    const m = mant | 0x800000;
-    const shift = 14 - e;
-    let half = m >>> shift;
-    const rest = m & ((1 << shift) - 1), mid = 1 << (shift - 1);
-    if (rest > mid || (rest === mid && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
-  return sign | half;
-}
-
-/** Raw little-endian bytes of a tensor, in its own dtype. */
-async function tensorBytes(t: Tensor): Promise<Uint8Array> {
-  const values: TypedArray = await t.data();
-  // data() widens half types to float32; narrow them back bit-exactly.
-  if (t.dtype === "float16" || t.dtype === "bfloat16") {
-    const src = values as Float32Array;
-    const out = new Uint16Array(src.length);
-    if (t.dtype === "bfloat16") {
-      const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
-      for (let i = 0; i < src.length; i++) out[i] = bits[i] >>> 16;
-    } else {
-      for (let i = 0; i < src.length; i++) out[i] = toHalfBits(src[i]);
-    }
-    return new Uint8Array(out.buffer);
-  }
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-}
-
 /**
  * Writes tensors to a safetensors file that Python's safetensors.torch.load_file
  * reads; `metadata` becomes the `__metadata__` record. The file appears whole or
  * not at all.
  */
-export async function save(
+export async function saveSafetensors(
   stateDict: Map<string, Tensor> | Record<string, Tensor>,
   path: string,
   metadata?: Record<string, string>,
@@ -188,23 +143,7 @@ export async function save(
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(headerBytes.length));
 
-  const dir = nodePath.dirname(nodePath.resolve(path));
-  const temp = nodePath.join(dir, `.${nodePath.basename(path)}.tmp-${process.pid}-${Date.now()}`);
-  const handle = await fs.promises.open(temp, "w");
-  try {
-    try {
-      for (const chunk of [prefix, headerBytes, ...chunks]) {
-        for (let done = 0; done < chunk.length;) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.promises.rename(temp, path);
-  } catch (err) {
-    await fs.promises.rm(temp, { force: true });
-    throw new Error(`cannot write ${path}: ${(err as Error).message}`);
-  }
+  await writeChunksAtomic(path, [prefix, headerBytes, ...chunks]);
 }
 
 /** Reads a safetensors file (name -> CPU tensor). */

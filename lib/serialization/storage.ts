@@ -34,11 +34,24 @@ export function elementsNeeded(layout: TensorLayout): number {
   return last + 1;
 }
 
+// A view may reach fewer elements than it has (a stride of 0, as expand() makes),
+// and the copy we make holds them all: past this many, it must not need more
+// elements than its storage holds, so a few bytes cannot ask for gigabytes.
+export const MAX_OVERLAPPING_NUMEL = 1 << 24;
+
 export function makeTensor(file: string, key: string, storage: Uint8Array, layout: TensorLayout): Tensor {
   const size = ELEMENT_SIZE[layout.dtype];
   const available = Math.floor(storage.length / size);
-  if (layout.strides.some((s) => s < 0) || layout.storageOffset < 0) {
-    throw new Error(`${file}: tensor ${key} has a negative stride or offset`);
+  const count = (xs: readonly number[]) => xs.every((x) => Number.isSafeInteger(x) && x >= 0);
+  if (!count(layout.strides) || !count([layout.storageOffset])) {
+    throw new Error(`${file}: tensor ${key} has a negative or non-integer stride or offset`);
+  }
+  if (!count(layout.shape)) throw new Error(`${file}: tensor ${key} has a malformed shape [${layout.shape.join(", ")}]`);
+  const numel = layout.shape.reduce((a, b) => a * b, 1);
+  if (numel > Math.max(available, MAX_OVERLAPPING_NUMEL)) {
+    throw new Error(
+      `${file}: tensor ${key} of shape [${layout.shape.join(", ")}] has ${numel} elements but its storage holds ${available}`,
+    );
   }
   const needed = elementsNeeded(layout);
   if (needed > available) {

@@ -23,9 +23,18 @@ function isStorageRef(value: unknown): value is StorageRef {
   return typeof value === "object" && value !== null && "key" in value && "dtype" in value && "offset" in value;
 }
 
+// For a message only: a hostile pickle can make a persistent id that contains itself.
+function describePid(pid: unknown): string {
+  try {
+    return JSON.stringify(pid, (_, v) => (typeof v === "bigint" ? String(v) : v))?.slice(0, 200) ?? String(pid);
+  } catch {
+    return "(a value that contains itself)";
+  }
+}
+
 function storageRef(file: string, pid: unknown, arity: number): StorageRef {
   if (!Array.isArray(pid) || pid.length !== arity || pid[0] !== "storage" || typeof pid[2] !== "string") {
-    throw new Error(`${file}: unexpected persistent id ${JSON.stringify(pid, (_, v) => (typeof v === "bigint" ? String(v) : v))}`);
+    throw new Error(`${file}: unexpected persistent id ${describePid(pid)}`);
   }
   const dtype = storageDtype(pid[1]);
   if (!dtype) throw new Error(`${file}: unsupported storage type in persistent id for storage ${pid[2]}`);

@@ -1,7 +1,72 @@
 // Promise wrappers over yauzl, enough to list a zip's entries and read them.
+import * as fs from "fs";
 import { promises as fsp } from "fs";
-import type { Readable } from "stream";
+import { PassThrough, Readable } from "stream";
 import * as yauzl from "yauzl";
+
+// yauzl reads the file through this. A zip64 record holds 64-bit offsets, and
+// one past 2^53 makes fs.read throw inside a callback, where nothing catches
+// it and the process ends (found by fuzzing); here any read outside the file
+// fails as an error of the archive instead.
+class FileReader extends yauzl.RandomAccessReader {
+  constructor(private readonly fd: number, private readonly size: number) {
+    super();
+  }
+
+  private outside(start: number, end: number): Error | null {
+    if (start >= 0 && end >= start && end <= this.size) return null;
+    return new Error(`a read of bytes ${start} to ${end} is outside the file (${this.size} bytes)`);
+  }
+
+  _readStreamForRange(start: number, end: number): Readable {
+    const err = this.outside(start, end);
+    if (err) {
+      const failed = new PassThrough();
+      setImmediate(() => failed.destroy(err));
+      return failed;
+    }
+    // Not fs.createReadStream, which closes the shared descriptor when destroyed.
+    const fd = this.fd;
+    let position = start;
+    return new Readable({
+      read(size) {
+        const n = Math.min(size, end - position);
+        if (n <= 0) return void this.push(null);
+        const chunk = Buffer.allocUnsafe(n);
+        fs.read(fd, chunk, 0, n, position, (error, bytesRead) => {
+          if (error) return void this.destroy(error);
+          if (bytesRead === 0) return void this.destroy(new Error("unexpected end of file"));
+          position += bytesRead;
+          this.push(chunk.subarray(0, bytesRead));
+        });
+      },
+    });
+  }
+
+  read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null, bytesRead?: number) => void): void {
+    const err = this.outside(position, position + length);
+    if (err) return void setImmediate(() => callback(err));
+    fs.read(this.fd, buffer, offset, length, position, (error, bytesRead) => callback(error, bytesRead));
+  }
+
+  close(callback: (err: Error | null) => void): void {
+    fs.close(this.fd, callback);
+  }
+}
+
+async function openArchive(file: string): Promise<yauzl.ZipFile> {
+  // A plain descriptor, not a FileHandle: the reader closes it when yauzl is done.
+  const fd = await new Promise<number>((resolve, reject) => fs.open(file, "r", (err, n) => (err ? reject(err) : resolve(n))));
+  return new Promise<yauzl.ZipFile>((resolve, reject) => {
+    // Before a ZipFile exists nothing else will close the file.
+    const fail = (err: Error) => fs.close(fd, () => reject(err));
+    fs.fstat(fd, (statError, stats) => {
+      if (statError) return fail(statError);
+      yauzl.fromRandomAccessReader(new FileReader(fd, stats.size), stats.size, { lazyEntries: true, autoClose: false }, (err, z) =>
+        err || !z ? fail(err ?? new Error("no archive")) : resolve(z));
+    });
+  });
+}
 
 export interface ZipArchive {
   entries: yauzl.Entry[];
@@ -18,7 +83,7 @@ export interface ZipArchive {
 
 export async function openZip(file: string): Promise<ZipArchive> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, autoClose: false }, (err, z) => (err || !z ? reject(err) : resolve(z))),
+    openArchive(file).then(resolve, reject),
   ).catch((err: Error) => {
     throw new Error(`${file}: not a readable zip archive (${err.message})`);
   });
@@ -40,6 +105,25 @@ export async function openZip(file: string): Promise<ZipArchive> {
     const unsafe = /^(?:invalid relative path|absolute path|invalid characters in fileName): (.*)$/s.exec(message);
     if (unsafe) throw new Error(`${file}: refusing zip entry ${JSON.stringify(unsafe[1])}: it would be written outside the target folder`);
     throw new Error(`${file}: not a readable zip archive (${message})`);
+  }
+  // The central directory's size claims are checked before anything is
+  // allocated from them: a flipped bit there must not ask for gigabytes.
+  const fileSize = (zip as unknown as { fileSize: number }).fileSize;
+  for (const entry of entries) {
+    const claim = (why: string) => {
+      zip.close();
+      return new Error(`${file}: zip entry ${JSON.stringify(entry.fileName)} ${why}`);
+    };
+    if (entry.relativeOffsetOfLocalHeader + 30 + entry.compressedSize > fileSize) {
+      throw claim(`claims ${entry.compressedSize} bytes at offset ${entry.relativeOffsetOfLocalHeader}, past the end of the file (${fileSize} bytes)`);
+    }
+    if (entry.compressionMethod === 0 && entry.compressedSize !== entry.uncompressedSize) {
+      throw claim(`is stored but claims ${entry.compressedSize} bytes stored and ${entry.uncompressedSize} uncompressed`);
+    }
+    // Deflate expands at most 1032 times (258-byte matches coded in 2 bits).
+    if (entry.compressionMethod === 8 && entry.uncompressedSize > entry.compressedSize * 1032 + 1032) {
+      throw claim(`claims ${entry.uncompressedSize} bytes from ${entry.compressedSize} deflated, more than deflate can give`);
+    }
   }
   const openStream = (entry: yauzl.Entry) =>
     new Promise<Readable>((resolve, reject) =>

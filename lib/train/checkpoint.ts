@@ -1,12 +1,13 @@
 // What a run leaves in its --out folder, each file written whole or not at all:
 //   model.safetensors       the best weights, with class names and settings (for predict and services)
-//   checkpoint.safetensors  the last whole epoch: weights, best weights, momentum buffers, scheduler, history
+//   checkpoint.safetensors  the last whole epoch: weights, best weights, optimizer and scheduler state, history
 //   history.json            one record per phase per epoch
 import * as fs from "fs";
 import * as path from "path";
 import { StateDict } from "../nn/module";
-import { SGD } from "../optim/sgd";
-import { StepLR } from "../optim/stepLR";
+import { LRSchedulerState } from "../optim/lrScheduler";
+import { Optimizer, OptimizerStateDict } from "../optim/optimizer";
+import { ReduceLROnPlateauState } from "../optim/reduceLROnPlateau";
 import { Tensor } from "../tensor";
 import { EpochRecord } from "./trainModel";
 
@@ -24,6 +25,11 @@ export interface RunSettings {
   momentum: number;
   stepSize: number;
   gamma: number;
+  /** Absent in runs from before these options: sgd, step, 0 and 0. */
+  optimizer?: "sgd" | "adamw";
+  scheduler?: "step" | "cosine" | "onecycle";
+  warmupEpochs?: number;
+  weightDecay?: number;
   weights: string;
   seed: number;
   device: string;
@@ -59,9 +65,11 @@ export interface CheckpointState {
   epoch: number; // last whole epoch
   bestAcc: number;
   history: EpochRecord[];
-  scheduler: ReturnType<StepLR["stateDict"]>;
+  scheduler: LRSchedulerState | ReduceLROnPlateauState;
   classes: string[];
   settings: RunSettings;
+  /** The optimizer's groups and its numeric state (step counts); its tensors are in the file. */
+  optimizer?: { paramGroups: OptimizerStateDict["paramGroups"]; numbers: Record<string, Record<string, number>> };
 }
 
 export async function saveCheckpoint(
@@ -69,19 +77,42 @@ export async function saveCheckpoint(
   state: CheckpointState,
   model: StateDict,
   best: StateDict,
-  optimizer: SGD,
+  optimizer: Optimizer,
 ): Promise<string> {
   const { save } = await import("../serialization");
   const tensors = new Map<string, Tensor>();
   for (const [k, t] of model) tensors.set(`model.${k}`, t);
   for (const [k, t] of best) tensors.set(`best.${k}`, t);
-  optimizer.momentumBuffers().forEach((b, i) => b && tensors.set(`momentum.${i}`, b));
+  const sd = optimizer.stateDict();
+  const numbers: Record<string, Record<string, number>> = {};
+  for (const [i, entry] of Object.entries(sd.state)) {
+    for (const [k, v] of Object.entries(entry)) {
+      if (typeof v === "number") (numbers[i] ??= {})[k] = v;
+      else tensors.set(`optimizer.${i}.${k}`, v);
+    }
+  }
   const file = path.join(dir, CHECKPOINT_FILE);
-  await save(tensors, file, { format: "torch-transfer/checkpoint-v1", state: JSON.stringify(state) });
+  const full: CheckpointState = { ...state, optimizer: { paramGroups: sd.paramGroups, numbers } };
+  await save(tensors, file, { format: "torch-transfer/checkpoint-v1", state: JSON.stringify(full) });
   return file;
 }
 
-export async function loadCheckpoint(dir: string): Promise<{ state: CheckpointState; model: StateDict; best: StateDict; momentum: Map<number, Tensor> }> {
+/**
+ * A checkpoint's optimizer state for `optimizer`: the saved groups' options
+ * and every parameter's state. Checkpoints from before parameter groups held
+ * momentum buffers only; the optimizer keeps its own options for them.
+ */
+export function checkpointOptimizerState(saved: { state: CheckpointState; optimizerTensors: Map<string, Tensor> }, optimizer: Optimizer): OptimizerStateDict {
+  const state: OptimizerStateDict["state"] = {};
+  for (const [i, entry] of Object.entries(saved.state.optimizer?.numbers ?? {})) state[Number(i)] = { ...entry };
+  for (const [key, t] of saved.optimizerTensors) {
+    const [i, name] = key.split(".");
+    (state[Number(i)] ??= {})[name] = t;
+  }
+  return { state, paramGroups: saved.state.optimizer?.paramGroups ?? optimizer.stateDict().paramGroups };
+}
+
+export async function loadCheckpoint(dir: string): Promise<{ state: CheckpointState; model: StateDict; best: StateDict; optimizerTensors: Map<string, Tensor> }> {
   const file = path.join(dir, CHECKPOINT_FILE);
   if (!fs.existsSync(file)) throw new Error(`no checkpoint to resume in ${dir} (expected ${file})`);
   const { load, loadSafetensorsMetadata } = await import("../serialization");
@@ -90,17 +121,34 @@ export async function loadCheckpoint(dir: string): Promise<{ state: CheckpointSt
   const tensors = await load(file);
   const model: StateDict = new Map();
   const best: StateDict = new Map();
-  const momentum = new Map<number, Tensor>();
+  // "<parameter>.<state name>"; older files have "momentum.<parameter>".
+  const optimizerTensors = new Map<string, Tensor>();
   for (const [k, t] of tensors) {
     if (k.startsWith("model.")) model.set(k.slice(6), t);
     else if (k.startsWith("best.")) best.set(k.slice(5), t);
-    else if (k.startsWith("momentum.")) momentum.set(Number(k.slice(9)), t);
+    else if (k.startsWith("optimizer.")) optimizerTensors.set(k.slice(10), t);
+    else if (k.startsWith("momentum.")) optimizerTensors.set(`${k.slice(9)}.momentumBuffer`, t);
   }
-  return { state: JSON.parse(meta.state) as CheckpointState, model, best, momentum };
+  return { state: JSON.parse(meta.state) as CheckpointState, model, best, optimizerTensors };
 }
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   await fs.promises.writeFile(tmp, JSON.stringify(value, null, 2) + "\n");
   await fs.promises.rename(tmp, file);
+}
+
+/**
+ * The model file a user means: a run folder stands for its model.safetensors.
+ * A path that is not there says "no such file", not a decoder's complaint.
+ */
+export async function modelFileOf(fileOrRunDir: string): Promise<string> {
+  const stat = await fs.promises.stat(fileOrRunDir).catch(() => null);
+  if (!stat) throw Object.assign(new Error(`no such file: ${fileOrRunDir}`), { code: "ENOENT" });
+  if (!stat.isDirectory()) return fileOrRunDir;
+  const file = path.join(fileOrRunDir, MODEL_FILE);
+  if (!fs.existsSync(file)) {
+    throw Object.assign(new Error(`${fileOrRunDir} is a folder without ${MODEL_FILE}: not a finished run of npm run finetune or feature-extract`), { code: "ENOENT" });
+  }
+  return file;
 }

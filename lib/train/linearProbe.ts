@@ -11,8 +11,8 @@ import { Generator as RandomGenerator } from "../random";
 import { ResNet } from "../models/resnet";
 import { addon } from "../native";
 import { Linear } from "../nn/linear";
-import { SGD } from "../optim/sgd";
-import { StepLR } from "../optim/stepLR";
+import { LRScheduler } from "../optim/lrScheduler";
+import { Optimizer } from "../optim/optimizer";
 import { tensor, Tensor } from "../tensor";
 import { cloneStateDict, disposeStateDict } from "./stateDicts";
 import { EpochRecord, Phase } from "./trainModel";
@@ -33,7 +33,7 @@ export async function extractFeatures(model: ResNet, dataset: Dataset, { batchSi
   try {
     for await (const [inputs, targets] of new DataLoader(dataset, { batchSize, shuffle: false, numWorkers })) {
       const x = device === "cpu" ? inputs : inputs.to(device);
-      const f = await noGrad(() => model.queue.run(() => model.native.features(x, false)));
+      const f = await noGrad(() => model.native.features(x, false));
       dim = f.shape[1];
       chunks.push((await f.data()) as Float32Array);
       for (const v of (await targets.data()) as BigInt64Array) labels.push(Number(v));
@@ -68,8 +68,8 @@ function* batches(set: FeatureSet, batchSize: number, shuffle: boolean, generato
 /** train_model's loop over cached features: the best val accuracy's fc is kept and restored. */
 export async function trainLinearProbe(
   fc: Linear,
-  optimizer: SGD,
-  scheduler: StepLR | null,
+  optimizer: Optimizer,
+  scheduler: LRScheduler | null,
   data: { train: FeatureSet; val: FeatureSet },
   { numEpochs, batchSize, seed = 0, onEpoch }: { numEpochs: number; batchSize: number; seed?: number; onEpoch?: (r: EpochRecord) => void },
 ): Promise<{ bestAcc: number; history: EpochRecord[] }> {
@@ -86,12 +86,13 @@ export async function trainLinearProbe(
         let correct = 0;
         for (const [x, y] of batches(set, batchSize, phase === "train", generator)) {
           const r = await addon.trainStep(fc.native, phase === "train" ? optimizer.native : null, x, y, phase === "train");
+          if (phase === "train" && scheduler?.defaultStepsPer === "batch") scheduler.step();
           loss += r.loss * x.shape[0];
           correct += r.correct;
           x.dispose();
           y.dispose();
         }
-        if (phase === "train" && scheduler) scheduler.step();
+        if (phase === "train" && scheduler && scheduler.defaultStepsPer === "epoch") scheduler.step();
         const n = set.labels.length;
         const record = { epoch, phase, loss: loss / n, acc: correct / n, seconds: Number(process.hrtime.bigint() - started) / 1e9, images: n };
         history.push(record);

@@ -1,15 +1,18 @@
-// The tutorial's train_model: train then val each epoch, StepLR after the train
-// phase, the best val accuracy's weights kept and restored at the end.
+// The tutorial's train_model: train then val each epoch, the scheduler stepped
+// after the train phase (or after every training batch, for per-batch
+// schedules such as OneCycleLR), the best val accuracy's weights kept and
+// restored at the end.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { invalid } from "../check";
+import { checkOptions, invalid } from "../check";
 import { checkDevice, defaultDevice } from "../device";
 import { noGrad, withGradEnabled } from "../grad";
 import { CrossEntropyLoss } from "../nn/loss";
 import { Module, StateDict } from "../nn/module";
-import { SGD } from "../optim/sgd";
-import { StepLR } from "../optim/stepLR";
+import { LRScheduler, StepsPer } from "../optim/lrScheduler";
+import { Optimizer } from "../optim/optimizer";
+import { ReduceLROnPlateau } from "../optim/reduceLROnPlateau";
 import { Tensor } from "../tensor";
 import { cloneStateDict, disposeStateDict } from "./stateDicts";
 
@@ -46,9 +49,23 @@ export interface TrainOptions {
   bestMetadata?: Record<string, string>;
   /** Stops after the current batch; trainModel then rejects with a TrainingInterrupted. */
   signal?: AbortSignal;
+  /**
+   * When the scheduler steps: "batch" after every training batch (OneCycleLR's
+   * default; also a warm-up counted in batches), "epoch" after each training
+   * phase (every other scheduler's default). ReduceLROnPlateau steps once per
+   * epoch, after the val phase, with `plateauMetric`.
+   */
+  schedulerStepsPer?: StepsPer;
+  /** What ReduceLROnPlateau watches: the val loss (default, for mode "min") or the val accuracy (for mode "max"). */
+  plateauMetric?: "valLoss" | "valAcc";
   /** Continue a run: the epoch to start at, and what the earlier epochs gave. */
   resume?: { startEpoch: number; bestAcc: number; bestWeights: StateDict | null; history: EpochRecord[] };
 }
+
+const TRAIN_OPTIONS: Record<keyof TrainOptions, true> = {
+  dataloaders: true, numEpochs: true, device: true, onEpoch: true, onBatch: true, onEpochEnd: true, bestPath: true, bestMetadata: true, signal: true, resume: true,
+  schedulerStepsPer: true, plateauMetric: true,
+};
 
 export interface TrainState {
   epoch: number; // the epoch just finished
@@ -74,15 +91,25 @@ export class TrainingInterrupted extends Error {
 export async function trainModel<M extends Module>(
   model: M,
   criterion: CrossEntropyLoss,
-  optimizer: SGD,
-  scheduler: StepLR | null,
+  optimizer: Optimizer,
+  scheduler: LRScheduler | ReduceLROnPlateau | null,
   options: TrainOptions,
 ): Promise<TrainResult<M>> {
   if (!(model instanceof Module)) throw invalid("Module", "model", model);
   if (!(criterion instanceof CrossEntropyLoss)) throw invalid("CrossEntropyLoss", "criterion", criterion);
-  if (!(optimizer instanceof SGD)) throw invalid("SGD", "optimizer", optimizer);
-  if (scheduler !== null && !(scheduler instanceof StepLR)) throw invalid("StepLR or null", "scheduler", scheduler);
-  const { dataloaders, numEpochs = 25, onEpoch, onBatch, onEpochEnd, signal, resume } = options ?? ({} as TrainOptions);
+  if (!(optimizer instanceof Optimizer)) throw invalid("Optimizer (SGD, Adam or AdamW)", "optimizer", optimizer);
+  if (scheduler !== null && !(scheduler instanceof LRScheduler) && !(scheduler instanceof ReduceLROnPlateau)) {
+    throw invalid("learning-rate scheduler or null", "scheduler", scheduler);
+  }
+  if (scheduler !== null && scheduler.optimizer !== optimizer) throw new Error("the scheduler was made for another optimizer than trainModel's");
+  if (options === undefined) throw invalid("options object with dataloaders", "options", options);
+  const { dataloaders, numEpochs = 25, onEpoch, onBatch, onEpochEnd, signal, resume } = checkOptions(options, TRAIN_OPTIONS, "trainModel");
+  const stepsPer = options.schedulerStepsPer ?? scheduler?.defaultStepsPer ?? "epoch";
+  if (stepsPer !== "batch" && stepsPer !== "epoch") throw invalid('"batch" or "epoch"', "schedulerStepsPer", stepsPer);
+  if (stepsPer === "batch" && scheduler instanceof ReduceLROnPlateau) throw invalid('"epoch" for ReduceLROnPlateau', "schedulerStepsPer", stepsPer);
+  const plateauMetric = options.plateauMetric ?? "valLoss";
+  if (plateauMetric !== "valLoss" && plateauMetric !== "valAcc") throw invalid('"valLoss" or "valAcc"', "plateauMetric", plateauMetric);
+  const batchScheduler = stepsPer === "batch" ? (scheduler as LRScheduler) : null;
   if (!dataloaders || !dataloaders.train || !dataloaders.val) throw invalid("{ train, val } data loaders", "dataloaders", dataloaders);
   if (!Number.isInteger(numEpochs) || numEpochs < 1) throw invalid("positive integer", "numEpochs", numEpochs);
   const device = checkDevice(options.device ?? defaultDevice());
@@ -92,14 +119,16 @@ export async function trainModel<M extends Module>(
   const history: EpochRecord[] = resume ? resume.history.slice() : [];
   let bestAcc = resume?.bestAcc ?? 0;
   let bestWeights = resume?.bestWeights ? cloneStateDict(resume.bestWeights) : cloneStateDict(model.stateDict());
-  const saveBest = () => save(bestWeights, bestPath, { ...options.bestMetadata, bestValAcc: String(bestAcc) });
+  // Always safetensors, which keeps the metadata, even under a .pt name such as the tutorial's.
+  const saveBest = () => save(bestWeights, bestPath, { ...options.bestMetadata, bestValAcc: String(bestAcc) }, { format: "safetensors" });
   if (!resume?.bestWeights) await saveBest();
 
   try {
     for (let epoch = resume?.startEpoch ?? 0; epoch < numEpochs; epoch++) {
       for (const phase of ["train", "val"] as const) {
-        const record = await runPhase(model, optimizer, dataloaders[phase], phase, epoch, device, onBatch, signal, history.length / 2);
-        if (phase === "train" && scheduler) scheduler.step();
+        const record = await runPhase(model, optimizer, dataloaders[phase], phase, epoch, device, onBatch, signal, history.length / 2, batchScheduler);
+        if (phase === "train" && scheduler instanceof LRScheduler && !batchScheduler) scheduler.step();
+        if (phase === "val" && scheduler instanceof ReduceLROnPlateau) scheduler.step(plateauMetric === "valLoss" ? record.loss : record.acc);
         history.push(record);
         if (phase === "val" && record.acc > bestAcc) {
           bestAcc = record.acc;
@@ -120,7 +149,7 @@ export async function trainModel<M extends Module>(
 
 async function runPhase(
   model: Module,
-  optimizer: SGD,
+  optimizer: Optimizer,
   loader: BatchSource,
   phase: Phase,
   epoch: number,
@@ -128,6 +157,7 @@ async function runPhase(
   onBatch: TrainOptions["onBatch"],
   signal: AbortSignal | undefined,
   completedEpochs: number,
+  batchScheduler: LRScheduler | null = null,
 ): Promise<EpochRecord> {
   model.train(phase === "train");
   const started = process.hrtime.bigint();
@@ -139,7 +169,7 @@ async function runPhase(
     const n = inputs.shape[0];
     const onDevice = device === "cpu" ? [inputs, labels] : [inputs.to(device), labels.to(device)];
     try {
-      // One crossing per batch: forward, loss, backward and the SGD step in C++.
+      // One crossing per batch: forward, loss, backward and the optimizer step in C++.
       const { loss, correct } = await withGradEnabled(phase === "train", () =>
         model.runBatch(phase === "train" ? optimizer.native : null, onDevice[0], onDevice[1], phase === "train"),
       );
@@ -147,6 +177,8 @@ async function runPhase(
       corrects += correct;
       images += n;
       batch++;
+      // The new learning rate is posted behind this batch's step, so the next batch uses it.
+      if (phase === "train") batchScheduler?.step();
       onBatch?.({ epoch, phase, batch, images, loss: runningLoss / images });
     } finally {
       if (device !== "cpu") onDevice.forEach((t) => t.dispose());
@@ -165,7 +197,7 @@ async function runPhase(
 export async function evaluate(model: Module, loader: BatchSource, device = "cpu"): Promise<{ loss: number; acc: number; images: number }> {
   const wasTraining = model.training;
   try {
-    const r = await noGrad(() => runPhase(model, null as unknown as SGD, loader, "val", 0, checkDevice(device), undefined, undefined, 0));
+    const r = await noGrad(() => runPhase(model, null as unknown as Optimizer, loader, "val", 0, checkDevice(device), undefined, undefined, 0));
     return { loss: r.loss, acc: r.acc, images: r.images };
   } finally {
     model.train(wasTraining);

@@ -7,6 +7,7 @@ import { Linear } from "../nn/linear";
 import { resnet18, ResNet } from "../models/resnet";
 import { SGD } from "../optim/sgd";
 import * as T from "../transforms";
+import { Tensor } from "../tensor";
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
@@ -48,7 +49,7 @@ export function tutorialData(dir: string, { batchSize, numWorkers, seed }: Loade
 }
 
 /** A data set folder seen through the val transform: no augmentation, as a feature cache needs. */
-export function datasetWithValTransform(root: string): ImageFolder {
+export function datasetWithValTransform(root: string): ImageFolder<Tensor> {
   return new ImageFolder(root, { transform: dataTransforms.val() });
 }
 

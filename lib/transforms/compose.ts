@@ -10,18 +10,24 @@ import { Resize, resizedSize } from "./resize";
 import { imageToTensor, ToTensor } from "./toTensor";
 import { Transform } from "./transform";
 
-export class Compose implements Transform {
-  readonly transforms: Transform[];
+/**
+ * `In` and `Out`: what goes in (a decoded image unless named) and what comes
+ * out, the last transform's output: a Tensor after ToTensor or Normalize, an
+ * RgbImage after Resize or CenterCrop.
+ */
+export class Compose<In = RgbImage, Out = In> implements Transform<In, Out> {
+  // Each step's input is the previous step's output, which one array type cannot say.
+  readonly transforms: Transform<never, unknown>[];
 
-  constructor(transforms: Transform[]) {
+  constructor(transforms: readonly [...Transform<never, unknown>[], Transform<never, Out>] | readonly []) {
     if (!Array.isArray(transforms) || !transforms.every((t) => t && typeof t.forward === "function")) {
       throw invalid("array of transforms (objects with forward())", "transforms", transforms);
     }
     this.transforms = [...transforms];
   }
 
-  async forward(input: unknown, generator: Generator = defaultGenerator): Promise<any> {
-    let value = input;
+  async forward(input: In, generator: Generator = defaultGenerator): Promise<Out> {
+    let value: unknown = input;
     for (let i = 0; i < this.transforms.length; i++) {
       const t = this.transforms[i], next = this.transforms[i + 1];
       let out: unknown;
@@ -33,12 +39,12 @@ export class Compose implements Transform {
         // Only the pixels the crop keeps are resampled.
         i++;
       } else {
-        out = await t.forward(value, generator);
+        out = await (t as Transform<unknown, unknown>).forward(value, generator);
       }
       if (isTensor(value) && value !== out && value !== input) (value as Tensor).dispose();
       value = out;
     }
-    return value;
+    return value as Out;
   }
 
   toString(): string {

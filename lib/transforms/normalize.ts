@@ -15,6 +15,10 @@ export class Normalize implements Transform<Tensor, Tensor> {
   constructor(mean: number[], std: number[]) {
     this.mean = checkList(mean, "mean");
     this.std = checkList(std, "std");
+    // One value per channel in both, or one for all in both: anything else is a slip that would only fail at forward().
+    if (this.mean.length !== this.std.length) {
+      throw new RangeError(`Normalize: expected mean and std of the same length (one value per channel), got ${this.mean.length} and ${this.std.length}`);
+    }
     if (this.std.some((s) => Math.fround(s) === 0)) {
       throw new RangeError("std evaluated to zero after conversion to float32, leading to division by zero.");
     }

@@ -1,6 +1,6 @@
 // torchvision's RandomResizedCrop: a random area and aspect ratio, ten tries,
 // then a centred fallback; the crop is resized to `size`.
-import { checkNumber, invalid } from "../check";
+import { checkNumber, checkOptions, invalid } from "../check";
 import { checkImage, pyRound, RgbImage } from "../data/image";
 import { defaultGenerator, Generator } from "../random";
 import { pairSize, pyFloat, resizedCrop } from "./functional";
@@ -20,7 +20,8 @@ export class RandomResizedCrop implements Transform<RgbImage, RgbImage> {
   readonly scale: [number, number];
   readonly ratio: [number, number];
 
-  constructor(size: number | number[], { scale = [0.08, 1.0], ratio = [3 / 4, 4 / 3] }: { scale?: number[]; ratio?: number[] } = {}) {
+  constructor(size: number | number[], options: { scale?: number[]; ratio?: number[] } = {}) {
+    const { scale = [0.08, 1.0], ratio = [3 / 4, 4 / 3] } = checkOptions(options, { scale: true, ratio: true }, "RandomResizedCrop");
     this.size = pairSize(size, "size");
     this.scale = checkRange(scale, "scale", 0);
     this.ratio = checkRange(ratio, "ratio", Number.MIN_VALUE);

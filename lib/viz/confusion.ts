@@ -1,7 +1,7 @@
 // Confusion matrix of a classifier on a BatchSource: counts[actual][predicted].
-import { invalid } from "../check";
+import { checkOptions, invalid } from "../check";
 import { BatchSource } from "../train/trainModel";
-import { checkBatchSource, checkClassifier, Classifier, inEvalMode, predictBatches, resolveDevice } from "./predict";
+import { checkBatchSource, checkModelLike, ModelLike, inEvalMode, predictBatches, resolveDevice } from "./predict";
 
 export interface ConfusionOptions {
   /** Number of classes (default: the length of classNames, else the model's output width). */
@@ -9,6 +9,8 @@ export interface ConfusionOptions {
   classNames?: string[];
   device?: string;
 }
+
+const CONFUSION_MATRIX_OPTIONS: Record<keyof ConfusionOptions, true> = { numClasses: true, classNames: true, device: true };
 
 export interface ConfusionMatrix {
   /** counts[actual][predicted], as sklearn's confusion_matrix(y_true, y_pred). */
@@ -18,8 +20,9 @@ export interface ConfusionMatrix {
   correct: number;
 }
 
-export async function confusionMatrix(model: Classifier, loader: BatchSource, options: ConfusionOptions = {}): Promise<ConfusionMatrix> {
-  checkClassifier(model);
+export async function confusionMatrix(model: ModelLike, loader: BatchSource, options: ConfusionOptions = {}): Promise<ConfusionMatrix> {
+  checkOptions(options, CONFUSION_MATRIX_OPTIONS, "confusionMatrix");
+  checkModelLike(model);
   checkBatchSource(loader, "loader");
   const { classNames } = options;
   if (classNames !== undefined && (!Array.isArray(classNames) || !classNames.every((c) => typeof c === "string"))) {

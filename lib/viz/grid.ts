@@ -1,5 +1,5 @@
 // torchvision.utils.make_grid (torchvision 0.14), on the tensor's values in JS.
-import { checkBoolean, checkInteger, checkNumber, invalid } from "../check";
+import { checkBoolean, checkInteger, checkNumber, checkOptions, invalid } from "../check";
 import { checkTensor, tensor, Tensor } from "../tensor";
 
 export interface MakeGridOptions {
@@ -17,6 +17,8 @@ export interface MakeGridOptions {
   padValue?: number;
 }
 
+const MAKE_GRID_OPTIONS: Record<keyof MakeGridOptions, true> = { nrow: true, padding: true, normalize: true, valueRange: true, scaleEach: true, padValue: true };
+
 /** A CHW (or BCHW) float image held in JS. */
 export interface Planar {
   data: Float32Array;
@@ -25,6 +27,7 @@ export interface Planar {
 
 /** make_grid on a tensor: [B, C, H, W], [C, H, W] or [H, W]; returns a float32 Tensor. */
 export async function makeGrid(input: Tensor, options: MakeGridOptions = {}): Promise<Tensor> {
+  checkOptions(options, MAKE_GRID_OPTIONS, "makeGrid");
   checkTensor(input, "tensor");
   if (!["float32", "float64", "float16", "bfloat16"].includes(input.dtype)) {
     throw invalid("floating-point Tensor", "tensor", input.toString());

@@ -8,7 +8,7 @@ import { Tensor } from "../tensor";
 import { BatchSource } from "../train/trainModel";
 
 /** What visualizeModel needs of a model: an nn.Module (a ResNet), or anything shaped like one. */
-export interface Classifier {
+export interface ModelLike {
   readonly training: boolean;
   train(mode?: boolean): unknown;
   eval(): unknown;
@@ -23,8 +23,8 @@ export interface PredictedBatch {
   numClasses: number;
 }
 
-export function checkClassifier(model: unknown, name = "model"): Classifier {
-  const m = model as Classifier;
+export function checkModelLike(model: unknown, name = "model"): ModelLike {
+  const m = model as ModelLike;
   if (typeof m !== "object" || m === null || typeof m.forward !== "function" || typeof m.train !== "function" || typeof m.eval !== "function") {
     throw invalid("Module (with forward, train and eval)", name, model);
   }
@@ -43,7 +43,7 @@ export function resolveDevice(device: unknown): string {
 }
 
 /** Runs `fn` with the model in eval mode and gradients off; the model's mode is restored afterwards, even on error. */
-export async function inEvalMode<T>(model: Classifier, fn: () => Promise<T>): Promise<T> {
+export async function inEvalMode<T>(model: ModelLike, fn: () => Promise<T>): Promise<T> {
   const wasTraining = model.training;
   model.eval();
   try {
@@ -65,7 +65,7 @@ export function argmaxRows(values: ArrayLike<number>, rows: number, cols: number
 }
 
 /** Yields each batch with its labels and predicted classes; call inside inEvalMode. Disposes each batch after use. */
-export async function* predictBatches(model: Classifier, loader: BatchSource, device: string): AsyncGenerator<PredictedBatch> {
+export async function* predictBatches(model: ModelLike, loader: BatchSource, device: string): AsyncGenerator<PredictedBatch> {
   for await (const [inputs, labels] of loader) {
     const owned: Tensor[] = [];
     try {

@@ -2,14 +2,14 @@
 // report.html (pictures as data: URIs, inline CSS, no scripts, no network).
 import * as fs from "fs";
 import * as path from "path";
-import { checkString, invalid } from "../check";
+import { checkOptions, checkString, invalid } from "../check";
 import { BatchSource, EpochRecord } from "../train/trainModel";
 import { writeFileAtomic } from "./atomicWrite";
 import { checkHistory, confusionSvg, curvesSvg, writeSvgAndPng } from "./charts";
 import { ConfusionMatrix, confusionMatrix } from "./confusion";
 import { Unnormalize } from "./pixels";
-import { checkBatchSource, checkClassifier, Classifier, resolveDevice } from "./predict";
-import { checkClassNames, Prediction, visualizeModel } from "./visualizeModel";
+import { checkBatchSource, checkModelLike, ModelLike, resolveDevice } from "./predict";
+import { checkClassNames, PredictedSample, visualizeModel } from "./visualizeModel";
 
 export interface ReportOptions {
   outDir: string;
@@ -18,7 +18,7 @@ export interface ReportOptions {
   /** What trainModel returned as history. */
   history: EpochRecord[];
   classNames: string[];
-  model: Classifier;
+  model: ModelLike;
   valLoader: BatchSource;
   device?: string;
   /** Images in predictions.png (default 6). */
@@ -28,11 +28,13 @@ export interface ReportOptions {
   unnormalize?: Unnormalize;
 }
 
+const WRITE_REPORT_OPTIONS: Record<keyof ReportOptions, true> = { outDir: true, settings: true, history: true, classNames: true, model: true, valLoader: true, device: true, numImages: true, title: true, unnormalize: true };
+
 export interface ReportResult {
   outDir: string;
   files: { report: string; predictions: string; curvesSvg: string; curvesPng: string; confusionSvg: string; confusionPng: string };
   confusion: ConfusionMatrix;
-  predictions: Prediction[];
+  predictions: PredictedSample[];
 }
 
 export interface EpochRow {
@@ -55,6 +57,7 @@ export function epochRows(history: EpochRecord[]): EpochRow[] {
 }
 
 export async function writeReport(options: ReportOptions): Promise<ReportResult> {
+  checkOptions(options, WRITE_REPORT_OPTIONS, "writeReport");
   if (typeof options !== "object" || options === null) throw invalid("options object", "options", options);
   const { outDir, settings = {}, classNames, model, valLoader, numImages = 6, unnormalize } = options;
   checkString(outDir, "outDir");
@@ -62,7 +65,7 @@ export async function writeReport(options: ReportOptions): Promise<ReportResult>
   checkClassNames(classNames);
   if (classNames === undefined) throw invalid("array of strings", "classNames", classNames);
   if (typeof settings !== "object" || settings === null || Array.isArray(settings)) throw invalid("object", "settings", settings);
-  checkClassifier(model);
+  checkModelLike(model);
   checkBatchSource(valLoader, "valLoader");
   const device = resolveDevice(options.device);
   await fs.promises.mkdir(outDir, { recursive: true });
@@ -120,7 +123,7 @@ interface HtmlParts {
   settings: Record<string, unknown>;
   history: EpochRecord[];
   confusion: ConfusionMatrix;
-  predictions: Prediction[];
+  predictions: PredictedSample[];
   images: { curves: string; confusion: string; predictions: string };
 }
 

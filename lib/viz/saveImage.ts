@@ -1,6 +1,6 @@
 // saveImage: a [3, H, W] image or a [B, 3, H, W] batch (as a grid) to a PNG.
 import sharp from "sharp";
-import { checkString, invalid } from "../check";
+import { checkOptions, checkString, invalid } from "../check";
 import { checkTensor, Tensor } from "../tensor";
 import { writeFileAtomic } from "./atomicWrite";
 import { checkGridOptions, makeGridPlanar, Planar } from "./grid";
@@ -14,6 +14,8 @@ export interface SaveImageOptions {
   /** For a batch: pixels between images (default 2). */
   padding?: number;
 }
+
+const SAVE_IMAGE_OPTIONS: Record<keyof SaveImageOptions, true> = { unnormalize: true, nrow: true, padding: true };
 
 /** Reads a float tensor's values into JS. */
 export async function readPlanar(input: Tensor, name: string): Promise<Planar> {
@@ -42,6 +44,7 @@ export function encodePNG(rgb: { pixels: Buffer; width: number; height: number }
 
 /** The tutorial's imshow, to a file: grid (for a batch), un-normalize, clip to [0, 1], PNG. */
 export async function saveImage(input: Tensor, file: string, options: SaveImageOptions = {}): Promise<{ file: string; width: number; height: number }> {
+  checkOptions(options, SAVE_IMAGE_OPTIONS, "saveImage");
   checkTensor(input, "tensor");
   checkString(file, "file");
   checkImageShape(input.shape, "tensor");

@@ -1,12 +1,12 @@
 // The tutorial's visualize_model: a few validation images, two per row, each
 // titled with the model's prediction; wrong predictions in red, with the truth.
 import sharp from "sharp";
-import { checkInteger, checkString, invalid } from "../check";
+import { checkInteger, checkOptions, checkString, invalid } from "../check";
 import { BatchSource } from "../train/trainModel";
 import { writeFileAtomic } from "./atomicWrite";
 import { makeGridPlanar } from "./grid";
 import { checkUnnormalize, toRGB8, Unnormalize } from "./pixels";
-import { checkBatchSource, checkClassifier, Classifier, inEvalMode, predictBatches, resolveDevice } from "./predict";
+import { checkBatchSource, checkModelLike, ModelLike, inEvalMode, predictBatches, resolveDevice } from "./predict";
 import { checkImageShape, readPlanar } from "./saveImage";
 import { overlaySvg, Rect, TextLine } from "./svgText";
 
@@ -23,7 +23,9 @@ export interface VisualizeOptions {
   unnormalize?: Unnormalize;
 }
 
-export interface Prediction {
+const VISUALIZE_MODEL_OPTIONS: Record<keyof VisualizeOptions, true> = { numImages: true, out: true, classNames: true, device: true, unnormalize: true };
+
+export interface PredictedSample {
   predicted: string;
   actual: string;
   predictedIndex: number;
@@ -44,7 +46,7 @@ export interface VisualizeResult {
   file: string;
   width: number;
   height: number;
-  predictions: Prediction[];
+  predictions: PredictedSample[];
   /** Where each image and title lies, in the order of predictions. */
   layout: Cell[];
   /** The SVG overlay with the titles, as rendered onto the picture. */
@@ -65,8 +67,9 @@ interface Sample {
   actualIndex: number;
 }
 
-export async function visualizeModel(model: Classifier, dataloader: BatchSource, options: VisualizeOptions = {}): Promise<VisualizeResult> {
-  checkClassifier(model);
+export async function visualizeModel(model: ModelLike, dataloader: BatchSource, options: VisualizeOptions = {}): Promise<VisualizeResult> {
+  checkOptions(options, VISUALIZE_MODEL_OPTIONS, "visualizeModel");
+  checkModelLike(model);
   checkBatchSource(dataloader, "dataloader");
   if (typeof options !== "object" || options === null) throw invalid("options object", "options", options);
   const { numImages = 6, out = "predictions.png", unnormalize = "imagenet" } = options;
@@ -95,7 +98,7 @@ export async function visualizeModel(model: Classifier, dataloader: BatchSource,
   if (samples.length === 0) throw new Error("visualizeModel: the data loader gave no images");
 
   const name = (i: number) => (classNames && i < classNames.length ? classNames[i] : String(i));
-  const predictions: Prediction[] = samples.map((s) => {
+  const predictions: PredictedSample[] = samples.map((s) => {
     const correct = s.predictedIndex === s.actualIndex;
     const predicted = name(s.predictedIndex);
     const actual = name(s.actualIndex);

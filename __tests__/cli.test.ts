@@ -218,28 +218,30 @@ test("Ctrl-C finishes the batch, saves a checkpoint, exits 130 with how to resum
   });
   expect(sent).toBe(true);
   expect(status).toBe(130);
-  const said = stderr.match(/interrupted in epoch (\d+); (.*) holds the state after epoch (-?\d+)\./);
+  // The message counts epochs from 1; the JSON lines and the checkpoint from 0.
+  const said = stderr.match(/interrupted in epoch (\d+) of 1000; (.*) holds (the starting weights|the state after epoch (\d+))\.\n/);
   expect(said).not.toBeNull();
-  const [, interrupted, file, savedAfter] = said!;
-  expect(file).toBe(path.join(out, "checkpoint.safetensors"));
-  expect(Number(savedAfter)).toBe(Number(interrupted) - 1);
+  const interrupted = Number(said![1]) - 1;
+  const savedAfter = said![4] === undefined ? -1 : Number(said![4]) - 1;
+  expect(said![2]).toBe(path.join(out, "checkpoint.safetensors"));
+  expect(savedAfter).toBe(interrupted - 1);
   expect(stderr).toContain(`Resume with: npm run finetune -- --resume ${out}`);
   // What it leaves: the checkpoint of the last whole epoch (or of the start), and the
   // lines printed so far are of epochs up to the interrupted one, none after it.
   const checkpoint = await loadCheckpoint(out);
-  expect(checkpoint.state.epoch).toBe(Number(savedAfter));
-  expect(checkpoint.state.history).toHaveLength(2 * (Number(savedAfter) + 1));
+  expect(checkpoint.state.epoch).toBe(savedAfter);
+  expect(checkpoint.state.history).toHaveLength(2 * (savedAfter + 1));
   const printed = stdout.trim().split("\n").map((l) => JSON.parse(l));
-  expect(printed.every((l) => l.epoch <= Number(interrupted))).toBe(true);
+  expect(printed.every((l) => l.epoch <= interrupted)).toBe(true);
   expect(printed.slice(0, checkpoint.state.history.length).map((l) => [l.epoch, l.phase])).toEqual(
     checkpoint.state.history.map((r) => [r.epoch, r.phase]),
   );
   // --resume starts at the interrupted epoch and goes on to the end asked for.
-  const end = Number(interrupted) + 1;
+  const end = interrupted + 1;
   const resumed = run("finetune", ["--resume", out, "--epochs", String(end), "--json", "--no-report"]);
   expect(resumed.status).toBe(0);
   const phases = resumed.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((l) => l.phase);
-  expect(phases.map((l) => [l.epoch, l.phase])).toEqual([[Number(interrupted), "train"], [Number(interrupted), "val"]]);
+  expect(phases.map((l) => [l.epoch, l.phase])).toEqual([[interrupted, "train"], [interrupted, "val"]]);
   expect(JSON.parse(fs.readFileSync(path.join(out, "history.json"), "utf8"))).toHaveLength(2 * end);
 });
 

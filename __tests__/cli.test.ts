@@ -4,7 +4,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as tt from "../lib";
-import { modelMetadata, RunSettings } from "../lib/train/checkpoint";
+import { loadCheckpoint, modelMetadata, RunSettings } from "../lib/train/checkpoint";
+import { dataTransforms } from "../lib/train/tutorial";
+import { decodeImage } from "../lib/data/decode";
 
 const ROOT = path.resolve(__dirname, "..");
 const DATA = path.resolve(ROOT, "../shared/data/hymenoptera_data");
@@ -39,49 +41,106 @@ beforeAll(() => {
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
+/** A ResNet-18 with a `classes`-way fc holding `weights`, in eval mode. */
+function modelWith(weights: Map<string, tt.Tensor>, classes: number) {
+  const model = tt.models.resnet18();
+  model.fc = new tt.nn.Linear(model.fc.inFeatures, classes);
+  model.loadStateDict(weights);
+  model.eval();
+  return model;
+}
+
+/** Each image's logits through the val transform, one image at a time, as float64 rows. */
+async function logitsOf(model: tt.models.ResNet, files: string[]): Promise<number[][]> {
+  const tf = dataTransforms.val();
+  const rows: number[][] = [];
+  for (const file of files) {
+    const input = (await tf.forward(await decodeImage(file))) as tt.Tensor;
+    const out = await tt.noGrad(() => model.forward(tt.stack([input])));
+    rows.push(Array.from((await out.data()) as Float32Array));
+    out.dispose();
+    input.dispose();
+  }
+  return rows;
+}
+
+/** Softmax in float64, written out here rather than taken from the library under test. */
+function softmax(row: number[]): number[] {
+  const top = Math.max(...row);
+  const e = row.map((v) => Math.exp(v - top));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
 describe.each(["finetune", "featureExtract"])("%s", (command) => {
-  test("trains one epoch with --json, writes the model and history, and predict reads it", () => {
+  test("trains one epoch with --json, writes the model and history, and predict reads it", async () => {
     const out = path.join(tmp, `${command}-run`);
     const r = run(command, ["--data", small, "--epochs", "1", "--weights", "none", "--out", out, "--json", "--batch-size", "4", "--seed", "1", "--no-report"]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(3);
     expect(lines.slice(0, 2).map((l) => [l.epoch, l.phase, l.images])).toEqual([[0, "train", 8], [0, "val", 8]]);
-    for (const l of lines.slice(0, 2)) {
-      expect(l.loss).toBeGreaterThan(0);
-      expect(l.acc).toBeGreaterThanOrEqual(0);
-      expect(l.acc).toBeLessThanOrEqual(1);
-    }
+    // The lines are history.json's records, rounded to 4 digits; accuracies count whole images.
+    const history = JSON.parse(fs.readFileSync(path.join(out, "history.json"), "utf8"));
+    expect(history).toHaveLength(2);
+    lines.slice(0, 2).forEach((l, i) => {
+      expect(l.loss).toBe(Number(history[i].loss.toFixed(4)));
+      expect(l.acc).toBe(Number(history[i].acc.toFixed(4)));
+      expect(Number.isInteger(history[i].acc * 8)).toBe(true);
+    });
+
+    // The val line, recomputed here from the weights the epoch ended with (the checkpoint's
+    // model): eval mode, the val transform, mean cross-entropy in float64.
+    const valFiles = ["ants", "bees"].flatMap((c) => fs.readdirSync(path.join(small, "val", c)).sort().map((f) => path.join(small, "val", c, f)));
+    const saved = await loadCheckpoint(out);
+    expect(saved.state.epoch).toBe(0);
+    const rows = await logitsOf(modelWith(saved.model, 2), valFiles);
+    const labels = valFiles.map((f) => (path.basename(path.dirname(f)) === "ants" ? 0 : 1));
+    const loss = rows.reduce((sum, row, i) => sum - Math.log(softmax(row)[labels[i]]), 0) / rows.length;
+    const correct = rows.filter((row, i) => (row[1] > row[0] ? 1 : 0) === labels[i]).length;
+    // Batches of 4 against single images sum in another order: ~1e-6 on the logits, far
+    // below every gap between two logits here, so the argmax cannot differ.
+    expect(Math.min(...rows.map(([a, b]) => Math.abs(a - b)))).toBeGreaterThan(1e-4);
+    expect(history[1].acc).toBe(correct / 8);
+    expect(Math.abs(history[1].loss - loss)).toBeLessThan(1e-5);
+
     const last = lines[2];
     expect(last.checkpoint).toBe(path.join(out, "model.safetensors"));
-    expect(typeof last.bestValAcc).toBe("number");
-    expect(fs.existsSync(path.join(out, "checkpoint.safetensors"))).toBe(true);
-    expect(JSON.parse(fs.readFileSync(path.join(out, "history.json"), "utf8"))).toHaveLength(2);
+    // One epoch: the best is its val accuracy (or the starting weights' 0 when that is 0).
+    expect(last.bestValAcc).toBe(history[1].acc);
 
+    // predict: the label and probabilities are the softmax of model.safetensors' own logits.
     const image = path.join(DATA, "val", "bees", fs.readdirSync(path.join(DATA, "val", "bees")).sort()[0]);
-    const p = run("predict", ["--model", last.checkpoint, "--json", image]);
+    const p = run("predict", ["--model", last.checkpoint, "--json", "--topk", "2", image]);
+    expect(p.stderr).toBe("");
     expect(p.status).toBe(0);
     const prediction = JSON.parse(p.stdout.trim());
     expect(prediction.image).toBe(image);
-    expect(["ants", "bees"]).toContain(prediction.label);
-    expect(prediction.probability).toBeGreaterThanOrEqual(0.5);
-    expect(prediction.topk[0].probability).toBeLessThanOrEqual(1);
+    const [row] = await logitsOf(modelWith(await tt.load(last.checkpoint), 2), [image]);
+    const probs = softmax(row);
+    const best = probs[1] > probs[0] ? 1 : 0;
+    expect(prediction.label).toBe(["ants", "bees"][best]);
+    expect(prediction.topk.map((t: tt.Prediction) => t.label)).toEqual([["ants", "bees"][best], ["ants", "bees"][1 - best]]);
+    // float32 softmax against float64: a few ulp of float32 (~1e-7) apart.
+    expect(Math.abs(prediction.probability - probs[best])).toBeLessThan(1e-6);
+    expect(Math.abs(prediction.topk[1].probability - probs[1 - best])).toBeLessThan(1e-6);
 
     // The run folder stands for its model; a folder of images is searched recursively.
     const csv = path.join(tmp, `${command}.csv`);
     const many = run("predict", ["--model", out, "--topk", "2", "--csv", csv, path.join(small, "val")]);
     expect(many.stderr).toBe("");
     expect(many.status).toBe(0);
-    const rows = fs.readFileSync(csv, "utf8").trim().split("\n").map((l) => l.split(","));
-    expect(rows[0]).toEqual(["image", "label", "probability", "label2", "probability2"]);
-    const expected = ["ants", "bees"].flatMap((c) => fs.readdirSync(path.join(small, "val", c)).sort().map((f) => `${small}/val/${c}/${f}`));
-    expect(rows.slice(1).map((r) => r[0])).toEqual(expected);
-    for (const r of rows.slice(1)) {
+    const csvRows = fs.readFileSync(csv, "utf8").trim().split("\n").map((l) => l.split(","));
+    expect(csvRows[0]).toEqual(["image", "label", "probability", "label2", "probability2"]);
+    const listed = ["ants", "bees"].flatMap((c) => fs.readdirSync(path.join(small, "val", c)).sort().map((f) => `${small}/val/${c}/${f}`));
+    expect(csvRows.slice(1).map((r) => r[0])).toEqual(listed);
+    for (const r of csvRows.slice(1)) {
       expect([r[1], r[3]].sort()).toEqual(["ants", "bees"]);
       expect(Number(r[2]) + Number(r[4])).toBeCloseTo(1, 5); // two classes' softmax in float32
     }
-    expect(many.stdout.trim().split("\n")).toHaveLength(expected.length + 1);
-    expect(many.stdout).toContain(`Wrote ${expected.length} predictions to ${csv}`);
+    expect(many.stdout.trim().split("\n")).toHaveLength(listed.length + 1);
+    expect(many.stdout).toContain(`Wrote ${listed.length} predictions to ${csv}`);
   });
 });
 
@@ -138,7 +197,8 @@ test("--resume continues a run from its checkpoint", () => {
 
 test("Ctrl-C finishes the batch, saves a checkpoint, exits 130 with how to resume, and --resume goes on", async () => {
   const out = path.join(tmp, "interrupted");
-  const child = spawn(process.execPath, [CLI("finetune"), "--data", small, "--epochs", "3", "--weights", "none", "--out", out, "--json", "--no-report"], {
+  // 1000 epochs: the run cannot end by itself before the signal lands, however fast the machine.
+  const child = spawn(process.execPath, [CLI("finetune"), "--data", small, "--epochs", "1000", "--weights", "none", "--out", out, "--json", "--no-report"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -148,7 +208,7 @@ test("Ctrl-C finishes the batch, saves a checkpoint, exits 130 with how to resum
   const status = await new Promise<number | null>((resolve) => {
     child.stdout.on("data", (d) => {
       stdout += d;
-      // Interrupt during epoch 0's val phase, once its train phase has reported.
+      // Interrupt once epoch 0's train phase has reported: an event, not a delay.
       if (!sent && stdout.includes('"phase":"train"')) {
         sent = true;
         child.kill("SIGINT");
@@ -158,13 +218,31 @@ test("Ctrl-C finishes the batch, saves a checkpoint, exits 130 with how to resum
   });
   expect(sent).toBe(true);
   expect(status).toBe(130);
-  expect(stderr).toMatch(/interrupted in epoch \d/);
+  // The message counts epochs from 1; the JSON lines and the checkpoint from 0.
+  const said = stderr.match(/interrupted in epoch (\d+) of 1000; (.*) holds (the starting weights|the state after epoch (\d+))\.\n/);
+  expect(said).not.toBeNull();
+  const interrupted = Number(said![1]) - 1;
+  const savedAfter = said![4] === undefined ? -1 : Number(said![4]) - 1;
+  expect(said![2]).toBe(path.join(out, "checkpoint.safetensors"));
+  expect(savedAfter).toBe(interrupted - 1);
   expect(stderr).toContain(`Resume with: npm run finetune -- --resume ${out}`);
-  expect(fs.existsSync(path.join(out, "checkpoint.safetensors"))).toBe(true);
-  const resumed = run("finetune", ["--resume", out, "--json", "--no-report"]);
+  // What it leaves: the checkpoint of the last whole epoch (or of the start), and the
+  // lines printed so far are of epochs up to the interrupted one, none after it.
+  const checkpoint = await loadCheckpoint(out);
+  expect(checkpoint.state.epoch).toBe(savedAfter);
+  expect(checkpoint.state.history).toHaveLength(2 * (savedAfter + 1));
+  const printed = stdout.trim().split("\n").map((l) => JSON.parse(l));
+  expect(printed.every((l) => l.epoch <= interrupted)).toBe(true);
+  expect(printed.slice(0, checkpoint.state.history.length).map((l) => [l.epoch, l.phase])).toEqual(
+    checkpoint.state.history.map((r) => [r.epoch, r.phase]),
+  );
+  // --resume starts at the interrupted epoch and goes on to the end asked for.
+  const end = interrupted + 1;
+  const resumed = run("finetune", ["--resume", out, "--epochs", String(end), "--json", "--no-report"]);
   expect(resumed.status).toBe(0);
   const phases = resumed.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((l) => l.phase);
-  expect(phases[phases.length - 1]).toMatchObject({ epoch: 2, phase: "val" });
+  expect(phases.map((l) => [l.epoch, l.phase])).toEqual([[interrupted, "train"], [interrupted, "val"]]);
+  expect(JSON.parse(fs.readFileSync(path.join(out, "history.json"), "utf8"))).toHaveLength(2 * end);
 });
 
 async function freePort(): Promise<number> {

@@ -29,37 +29,49 @@ interface WorkerResult {
   ok: boolean;
   stage?: string;
   message?: string;
-  seconds?: number;
+  /** How the worker process ended: its exit code, or the signal that ended it. */
+  exit?: number | string;
   [key: string]: unknown;
 }
 
-/** Runs one rank per job in its own process; resolves with each rank's JSON line. */
-function runRanks(jobs: object[], timeoutMs = 120_000): Promise<WorkerResult[]> {
-  return Promise.all(
-    jobs.map(
-      (job) =>
-        new Promise<WorkerResult>((resolve, reject) => {
-          const child = spawn(process.execPath, [WORKER, JSON.stringify(job)], {
-            env: { ...process.env, OMP_NUM_THREADS: "1" },
-            stdio: ["ignore", "pipe", "pipe"],
-          });
-          let out = "";
-          let err = "";
-          child.stdout.on("data", (d) => (out += d));
-          child.stderr.on("data", (d) => (err += d));
-          const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-          child.on("close", (code, signal) => {
-            clearTimeout(timer);
-            const line = out.trim().split("\n").pop() ?? "";
-            try {
-              resolve(line ? JSON.parse(line) : { ok: code === 0, stage: "exit", message: `exit ${code ?? signal}: ${err.slice(-2000)}` });
-            } catch {
-              reject(new Error(`worker printed no JSON (exit ${code ?? signal}): ${out}\n${err.slice(-2000)}`));
-            }
-          });
-        }),
-    ),
+/**
+ * Runs one rank per job in its own process; resolves with each rank's JSON line
+ * and how its process ended. The rank `killAfterOthers` (one that never ends by
+ * itself) is killed with SIGKILL once every other rank has ended, so that it is
+ * alive for as long as the others run, however slow they are.
+ */
+function runRanks(jobs: object[], { timeoutMs = 120_000, killAfterOthers }: { timeoutMs?: number; killAfterOthers?: number } = {}): Promise<WorkerResult[]> {
+  const children: ReturnType<typeof spawn>[] = [];
+  const results = jobs.map(
+    (job) =>
+      new Promise<WorkerResult>((resolve, reject) => {
+        const child = spawn(process.execPath, [WORKER, JSON.stringify(job)], {
+          env: { ...process.env, OMP_NUM_THREADS: "1" },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        children.push(child);
+        let out = "";
+        let err = "";
+        child.stdout!.on("data", (d) => (out += d));
+        child.stderr!.on("data", (d) => (err += d));
+        // A backstop against a hung test run only; no assertion depends on it.
+        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+        child.on("close", (code, signal) => {
+          clearTimeout(timer);
+          const exit = code ?? signal ?? undefined;
+          const line = out.trim().split("\n").pop() ?? "";
+          try {
+            resolve(line ? { ...JSON.parse(line), exit } : { ok: code === 0, stage: "exit", exit, message: `exit ${exit}: ${err.slice(-2000)}` });
+          } catch {
+            reject(new Error(`worker printed no JSON (exit ${exit}): ${out}\n${err.slice(-2000)}`));
+          }
+        });
+      }),
   );
+  if (killAfterOthers !== undefined) {
+    Promise.allSettled(results.filter((_, i) => i !== killAfterOthers)).then(() => children[killAfterOthers].kill("SIGKILL"));
+  }
+  return Promise.all(results);
 }
 
 beforeAll(() => {
@@ -193,7 +205,7 @@ describe("DistributedDataParallel against PyTorch's DDP (2 processes, Gloo, CPU)
     });
     if (py.status !== 0) throw new Error(`PyTorch's DDP run failed: ${py.stderr}`);
     const port = await freePort();
-    ours = await runRanks([0, 1].map((rank) => ({ mode: "parity", rank, worldSize: 2, port, dir })), 300_000);
+    ours = await runRanks([0, 1].map((rank) => ({ mode: "parity", rank, worldSize: 2, port, dir })), { timeoutMs: 300_000 });
   }, 600_000);
 
   // ResNet-18 with 2 classes: 11,177,538 float32 parameters, of which fc has 512 * 2 + 2.
@@ -226,7 +238,7 @@ describe("DistributedDataParallel against PyTorch's DDP (2 processes, Gloo, CPU)
         }
         expect(worst).toBeLessThan(TOLERANCE);
       }
-    });
+    }, 600_000); // 2 x 11 M values read and compared: minutes on a loaded shared machine; the timeout only stops a hung run
 
     test("each step all-reduces the trainable gradients once, and only those", () => {
       for (const rank of [0, 1]) expect((ours[rank][mode] as { bytesPerStep: number }).bytesPerStep).toBe(trainableBytes);
@@ -240,14 +252,15 @@ describe("DistributedDataParallel against PyTorch's DDP (2 processes, Gloo, CPU)
 });
 
 describe("faults", () => {
+  // "Within the timeout" is told by the message, not by a clock: the hint that names
+  // a dead rank comes only from a closed connection, a timeout says "did not take part".
   test("a rank that dies makes the other fail with an error naming the ranks, within the timeout", async () => {
     const port = await freePort();
-    const [survivor] = await runRanks([0, 1].map((rank) => ({ mode: "die", rank, worldSize: 2, port, timeoutMs: 10_000 })));
-    expect(survivor.ok).toBe(false);
-    expect(survivor.stage).toBe("allReduce");
-    expect(survivor.message).toMatch(/rank 0 of 2 \(MASTER_ADDR:MASTER_PORT 127\.0\.0\.1:\d+\): allReduce failed/);
-    expect(survivor.message).toContain("rank 1");
-    expect(survivor.seconds).toBeLessThan(12);
+    const [survivor, dead] = await runRanks([0, 1].map((rank) => ({ mode: "die", rank, worldSize: 2, port, timeoutMs: 10_000 })));
+    expect(dead).toMatchObject({ stage: "exit", exit: 0 }); // rank 1 left on purpose, printing nothing
+    expect(survivor).toMatchObject({ ok: false, stage: "allReduce", exit: 0 });
+    expect(survivor.message).toMatch(new RegExp(`^rank 0 of 2 \\(MASTER_ADDR:MASTER_PORT 127\\.0\\.0\\.1:${port}\\): allReduce failed \\(rank 1 has stopped or crashed\\): `));
+    expect(survivor.message).not.toMatch(/did not take part|timed out|timeout/i);
   }, 60_000);
 
   // Gloo names only a socket address; the heartbeats in the store name the rank.
@@ -258,30 +271,34 @@ describe("faults", () => {
     const port = await freePort();
     const timeoutMs = 10_000;
     const results = await runRanks([0, 1, 2].map((rank) => ({ mode: "dieTraining", rank, worldSize: 3, port, timeoutMs, dies, how })));
+    expect(results[dies]).toMatchObject({ stage: "exit", exit: how === "exit" ? 3 : "SIGKILL" });
     const survivors = [0, 1, 2].filter((rank) => rank !== dies);
     for (const rank of survivors) {
       const r = results[rank];
-      expect(r).toMatchObject({ ok: false, stage: "train" });
+      expect(r).toMatchObject({ ok: false, stage: "train", exit: 0 });
       expect(r.message).toMatch(new RegExp(`^rank ${rank} of 3 \\(MASTER_ADDR:MASTER_PORT 127\\.0\\.0\\.1:${port}\\): .* failed \\(rank ${dies} has stopped or crashed\\)`));
-      expect(r.seconds).toBeLessThan(timeoutMs / 1000);
+      expect(r.message).not.toMatch(/timed out|timeout/i); // a closed connection told it, not the timeout
     }
   }, 60_000);
 
   test("3 ranks training: a rank that stalls but lives is not called dead; the others time out saying so", async () => {
     const port = await freePort();
     const timeoutMs = 3000;
-    const results = await runRanks([0, 1, 2].map((rank) => ({ mode: "dieTraining", rank, worldSize: 3, port, timeoutMs, dies: 2, how: "stall" })));
+    // Rank 2 stalls, its heartbeat going on, until the others have reported; then the test kills it.
+    const results = await runRanks([0, 1, 2].map((rank) => ({ mode: "dieTraining", rank, worldSize: 3, port, timeoutMs, dies: 2, how: "stall" })), {
+      killAfterOthers: 2,
+    });
+    expect(results[2]).toMatchObject({ stage: "exit", exit: "SIGKILL" });
     for (const rank of [0, 1]) {
-      expect(results[rank]).toMatchObject({ ok: false, stage: "train" });
+      expect(results[rank]).toMatchObject({ ok: false, stage: "train", exit: 0 });
       expect(results[rank].message).toContain(`rank ${rank} of 3`);
       expect(results[rank].message).toContain(`(another rank did not take part within the timeout of ${timeoutMs} ms)`);
-      expect(results[rank].seconds).toBeLessThan(timeoutMs / 1000 + 3);
+      expect(results[rank].message).not.toContain("stopped or crashed");
     }
   }, 60_000);
 
   test("a rendezvous that never completes times out naming MASTER_ADDR:MASTER_PORT", async () => {
     const port = await freePort();
-    const started = Date.now();
     // rank 1 waits for a rank 0 that never comes
     await expect(
       tt.distributed.initProcessGroup({ rank: 1, worldSize: 2, masterAddr: "127.0.0.1", masterPort: port, timeoutMs: 2000 }),
@@ -290,7 +307,6 @@ describe("faults", () => {
     await expect(
       tt.distributed.initProcessGroup({ rank: 0, worldSize: 2, masterAddr: "127.0.0.1", masterPort: port, timeoutMs: 2000 }),
     ).rejects.toThrow(`the rendezvous at 127.0.0.1:${port} did not complete within 2000 ms`);
-    expect(Date.now() - started).toBeLessThan(15_000);
   }, 30_000);
 
   test("a port already taken is reported as such", async () => {

@@ -10,7 +10,7 @@ export type { DownloadOptions, ResolveOptions, FetchDataOptions } from "./hub";
 export * as transforms from "./transforms";
 export * as datasets from "./datasets";
 export { DataLoader, decodeImage, checkImages } from "./data";
-export type { RgbImage, Dataset, DataLoaderOptions, Sampler, Batch, BadImage } from "./data";
+export type { RgbImage, Dataset, DataLoaderOptions, Sampler, Batch, BadImage, CheckImagesOptions } from "./data";
 export { Generator, setTransformSeed } from "./random";
 export * as models from "./models";
 export * as nn from "./nn";

@@ -9,5 +9,5 @@ export { ConvNeXt, convnext_tiny, ConvNeXt_Tiny_Weights } from "./convnext";
 export type { ConvNeXtOptions } from "./convnext";
 export type { ModelOptions } from "./build";
 export { Weights } from "./weightsEnum";
-export type { WeightsEnum, AnyWeightsEnum } from "./weightsEnum";
+export type { WeightsEnum, AnyWeightsEnum, WeightsSpec } from "./weightsEnum";
 export { listModels, getModel, getModelWeights, getWeight, getHead, replaceHead } from "./registry";

@@ -12,7 +12,8 @@ export interface AdamOptions {
   amsgrad?: boolean;
 }
 
-type AdamGroupOptions = Required<AdamOptions>;
+/** Every Adam or AdamW option of one parameter group, each defaulted. */
+export type AdamGroupOptions = Required<AdamOptions>;
 export type AdamParamGroup = ParamGroup<AdamGroupOptions>;
 
 const betasOption: OptionSpec = {

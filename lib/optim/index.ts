@@ -7,11 +7,11 @@ import { SequentialLR } from "./sequentialLR";
 import { StepLR } from "./stepLR";
 
 export { Optimizer } from "./optimizer";
-export type { OptimizerStateDict, ParamGroupSpec, Params } from "./optimizer";
+export type { OptimizerStateDict, ParamGroupSpec, Params, ParamGroup as OptimizerParamGroup } from "./optimizer";
 export { SGD } from "./sgd";
-export type { SGDOptions, ParamGroup } from "./sgd";
+export type { SGDOptions, SGDGroupOptions, ParamGroup } from "./sgd";
 export { Adam, AdamW } from "./adam";
-export type { AdamOptions, AdamParamGroup } from "./adam";
+export type { AdamOptions, AdamGroupOptions, AdamParamGroup } from "./adam";
 export type { LRSchedulerState, StepsPer } from "./lrScheduler";
 export type { OneCycleLROptions } from "./oneCycleLR";
 export type { LinearLROptions } from "./linearLR";

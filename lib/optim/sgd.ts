@@ -11,7 +11,8 @@ export interface SGDOptions {
   nesterov?: boolean;
 }
 
-type SGDGroupOptions = Required<SGDOptions>;
+/** Every SGD option of one parameter group, each defaulted. */
+export type SGDGroupOptions = Required<SGDOptions>;
 export type ParamGroup = Group<SGDGroupOptions>;
 
 const SPECS = {

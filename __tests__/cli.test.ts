@@ -7,6 +7,7 @@ import * as tt from "../lib";
 import { loadCheckpoint, modelMetadata, RunSettings } from "../lib/train/checkpoint";
 import { dataTransforms } from "../lib/train/tutorial";
 import { decodeImage } from "../lib/data/decode";
+import { subset } from "./helpers/cli";
 
 const ROOT = path.resolve(__dirname, "..");
 const DATA = path.resolve(ROOT, "../shared/data/hymenoptera_data");
@@ -18,19 +19,6 @@ let small: string;
 function run(name: string, args: string[]) {
   const r = spawnSync(process.execPath, [CLI(name), ...args], { encoding: "utf8", timeout: 600_000, env: { ...process.env, FORCE_COLOR: "0" } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A copy of the data set's layout with `n` images per class and phase (links, not copies). */
-function subset(dir: string, n: number, classes = ["ants", "bees"]) {
-  for (const phase of ["train", "val"]) {
-    for (const cls of classes) {
-      const src = path.join(DATA, phase, cls);
-      const dst = path.join(dir, phase, cls);
-      fs.mkdirSync(dst, { recursive: true });
-      for (const f of fs.readdirSync(src).filter((f) => f.endsWith(".jpg")).sort().slice(0, n)) fs.symlinkSync(path.join(src, f), path.join(dst, f));
-    }
-  }
-  return dir;
 }
 
 beforeAll(() => {

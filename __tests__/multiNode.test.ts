@@ -7,9 +7,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { glooInterfaceFor, parseProcNetRoute, routeInterface } from "../lib/distributed/socketInterface";
+import { subset } from "./helpers/cli";
 
 const ROOT = path.resolve(__dirname, "..");
-const DATA = path.resolve(ROOT, "../shared/data/hymenoptera_data");
 const FINETUNE = path.join(ROOT, "dist", "cli", "finetune.js");
 
 // /proc/net/route as Linux prints it: a default route via eth0 and two subnets.
@@ -67,14 +67,7 @@ if (!asRoot && process.env.CI) {
   beforeAll(() => {
     expect(fs.existsSync(FINETUNE)).toBe(true);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tt-nodes-"));
-    for (const phase of ["train", "val"]) {
-      for (const cls of ["ants", "bees"]) {
-        const src = path.join(DATA, phase, cls);
-        const dst = path.join(tmp, "data", phase, cls);
-        fs.mkdirSync(dst, { recursive: true });
-        for (const f of fs.readdirSync(src).filter((f) => f.endsWith(".jpg")).sort().slice(0, 4)) fs.symlinkSync(path.join(src, f), path.join(dst, f));
-      }
-    }
+    subset(path.join(tmp, "data"), 4);
     ip("netns", "add", ns[0]);
     ip("netns", "add", ns[1]);
     ip("link", "add", `v${tag}a`, "type", "veth", "peer", "name", `v${tag}b`);

@@ -2,11 +2,12 @@
 // npm run export -- --model RUN --format pth|onnx [--out FILE]: a saved run for where people run models.
 import * as path from "path";
 import { load, loadSafetensorsMetadata, save } from "../serialization";
-import { modelFileOf, parseModelMetadata } from "../train/checkpoint";
+import { parseModelMetadata } from "../train/checkpoint";
 import { IMAGENET_MEAN, IMAGENET_STD } from "../train/tutorial";
 import { writeFileAtomic } from "../viz/atomicWrite";
 import { CommandSpec, FlagTable, helpText, parseCommand } from "./flags";
 import { runMain, UsageError } from "./usage";
+import { modelFlag } from "./modelFlags";
 
 const FLAGS = {
   model: { type: "string", value: "RUN", help: "a run folder (its model.safetensors) or a model.safetensors file; required" },
@@ -42,9 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   if (!flags.model) throw new UsageError("--model is required (a run folder or its model.safetensors; see --help)");
   if (flags.format === "onnx") throw new UsageError("--format onnx: ONNX export is not available yet; --format pth is");
   if (flags.format !== "pth") throw new UsageError(`--format expects pth or onnx, got ${flags.format === undefined ? "nothing" : `"${flags.format}"`}`);
-  const checkpoint = await modelFileOf(flags.model).catch((err: Error) => {
-    throw new UsageError(`--model: ${err.message}`);
-  });
+  const checkpoint = await modelFlag(flags.model);
   const meta = parseModelMetadata(checkpoint, await loadSafetensorsMetadata(checkpoint));
   const out = flags.out ?? path.join(path.dirname(checkpoint), "model.pth");
   if (path.resolve(out) === path.resolve(checkpoint)) throw new UsageError(`--out ${out} is the model itself; choose another file`);

@@ -4,11 +4,10 @@ import * as fs from "fs";
 import { loadClassifier, Prediction } from "../classifier";
 import { hasImageExtension } from "../datasets/imageFolder";
 import { walkFiles } from "../datasets/walk";
-import { checkDevice } from "../device";
-import { modelFileOf } from "../train/checkpoint";
 import { writeFileAtomic } from "../viz/atomicWrite";
 import { CommandSpec, FlagTable, helpText, parseCommand } from "./flags";
 import { intFlag, runMain, UsageError } from "./usage";
+import { deviceFlag, modelFlag } from "./modelFlags";
 
 const FLAGS = {
   model: { type: "string", value: "RUN", help: "a run folder (its model.safetensors) or a model.safetensors file; required" },
@@ -38,15 +37,8 @@ export async function main(argv: string[]): Promise<number> {
   if (!flags.model) throw new UsageError("--model is required (a run folder or its model.safetensors; see --help)");
   if (positionals.length === 0) throw new UsageError("give at least one image or folder (see --help)");
   const topk = intFlag(flags.topk, "topk", 1);
-  const device = flags.device ?? "cpu";
-  try {
-    checkDevice(device, "--device");
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const model = await modelFileOf(flags.model).catch((err: Error) => {
-    throw new UsageError(`--model: ${err.message}`);
-  });
+  const device = deviceFlag(flags.device ?? "cpu");
+  const model = await modelFlag(flags.model);
   const images = positionals.flatMap(imagesOf);
   const classifier = await loadClassifier(model, { device });
   let failures = 0;

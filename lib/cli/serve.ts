@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 // npm run serve -- --model RUN: classify images over HTTP, with a page to try it on.
 import { loadClassifier } from "../classifier";
-import { checkDevice } from "../device";
 import { createServer } from "../serve/app";
-import { modelFileOf } from "../train/checkpoint";
 import { CommandSpec, FlagTable, helpText, parseCommand } from "./flags";
 import { intFlag, runMain, UsageError } from "./usage";
+import { deviceFlag, modelFlag } from "./modelFlags";
 
 const FLAGS = {
   model: { type: "string", value: "RUN", help: "a run folder (its model.safetensors) or a model.safetensors file; required" },
@@ -43,15 +42,8 @@ export async function main(argv: string[]): Promise<number> {
   const maxBodyBytes = intFlag(flags["max-body-bytes"], "max-body-bytes", 10 * 1024 * 1024);
   const queue = intFlag(flags.queue, "queue", 64);
   const timeoutMs = intFlag(flags["timeout-ms"], "timeout-ms", 30_000);
-  const device = flags.device ?? "cpu";
-  try {
-    checkDevice(device, "--device");
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const model = await modelFileOf(flags.model).catch((err: Error) => {
-    throw new UsageError(`--model: ${err.message}`);
-  });
+  const device = deviceFlag(flags.device ?? "cpu");
+  const model = await modelFlag(flags.model);
   const classifier = await loadClassifier(model, { device, maxBatch });
   const { app, inFlight } = createServer(classifier, { maxBodyBytes, queue, timeoutMs, logger: flags.log === true });
   const host = flags.host ?? "127.0.0.1";

@@ -1,7 +1,7 @@
 // `npm run finetune` and `npm run feature-extract`: the tutorial as a command.
 import * as fs from "fs";
 import * as path from "path";
-import { checkDevice, defaultDevice } from "../device";
+import { defaultDevice } from "../device";
 import { setTransformSeed } from "../random";
 import { getNumThreads, libtorchVersion, manualSeed } from "../runtime";
 import { CrossEntropyLoss } from "../nn/loss";
@@ -24,6 +24,7 @@ import { getHead, getModelWeights, listModels } from "../models/registry";
 import { phaseProgress, PhaseProgress } from "./progress";
 import { CommandSpec, FlagTable, helpText, parseCommand } from "./flags";
 import { intFlag, numberFlag, UsageError } from "./usage";
+import { deviceFlag } from "./modelFlags";
 
 // One entry per flag: --help, parsing and "did you mean" all read this table.
 const FLAGS = {
@@ -120,11 +121,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     device: flags.device ?? previous?.device ?? defaultDevice(),
   };
   if (settings.warmupEpochs >= settings.epochs) throw new UsageError(`--warmup-epochs must be below --epochs (${settings.epochs}), got ${settings.warmupEpochs}`);
-  try {
-    checkDevice(settings.device, "--device");
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  deviceFlag(settings.device);
   const workers = intFlag(flags.workers, "workers", Math.max(2, require("os").availableParallelism()));
   if (!listModels().includes(settings.arch)) throw new UsageError(`--arch: unknown architecture ${settings.arch} (one of ${listModels().join(", ")})`);
   if (previous && (previous.arch ?? "resnet18") !== settings.arch) throw new UsageError(`${resumeDir} holds a ${previous.arch} run, not ${settings.arch}`);

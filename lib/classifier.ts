@@ -7,10 +7,9 @@ import { checkInteger, checkOptions, invalid } from "./check";
 import { checkDevice } from "./device";
 import { decodeImage } from "./data/decode";
 import { noGrad } from "./grad";
-import { getModel, listModels, replaceHead } from "./models/registry";
 import { addon } from "./native";
 import { Module } from "./nn/module";
-import { modelFileOf, parseModelMetadata } from "./train/checkpoint";
+import { loadTrainedModel } from "./train/loadTrained";
 import { dataTransforms } from "./train/tutorial";
 import { Tensor } from "./tensor";
 
@@ -150,32 +149,7 @@ export async function loadClassifier(fileOrRunDir: string, options: LoadClassifi
   if (typeof fileOrRunDir !== "string" || fileOrRunDir === "") throw invalid("path to a model.safetensors or its run folder", "fileOrRunDir", fileOrRunDir);
   checkDevice(device);
   if (maxBatch !== undefined) checkInteger(maxBatch, "maxBatch", 1);
-  const checkpoint = await modelFileOf(fileOrRunDir);
-  const { load, loadSafetensorsMetadata } = await import("./serialization");
-  const meta = parseModelMetadata(checkpoint, await loadSafetensorsMetadata(checkpoint));
-  const arch = meta.settings.arch;
-  if (!listModels().includes(arch)) throw new Error(`${checkpoint} holds a ${arch} model, which this version cannot build (it knows ${listModels().join(", ")})`);
-  const stateDict = await load(checkpoint);
-  const model = getModel(arch) as Module;
-  const headKey = `${model.native.head}.weight`;
-  const headWeight = stateDict.get(headKey);
-  if (!headWeight) {
-    for (const t of stateDict.values()) t.dispose();
-    throw new Error(`${checkpoint} has no ${headKey}: not a ${arch} classifier`);
-  }
-  const outputs = headWeight.shape[0];
-  if (outputs !== meta.classes.length) {
-    for (const t of stateDict.values()) t.dispose();
-    throw new Error(`${checkpoint} names ${meta.classes.length} classes but its ${headKey} has ${outputs} outputs`);
-  }
-  replaceHead(model, meta.classes.length);
-  try {
-    model.loadStateDict(stateDict);
-  } catch (err) {
-    throw new Error(`${checkpoint}: ${(err as Error).message}`);
-  } finally {
-    for (const t of stateDict.values()) t.dispose();
-  }
+  const { model, meta } = await loadTrainedModel(fileOrRunDir);
   model.to(device).eval();
   return new Classifier(model, meta.classes, device, { maxBatch });
 }

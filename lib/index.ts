@@ -20,7 +20,7 @@ export type { EpochRecord, TrainOptions, TrainResult, TrainState, BatchSource, P
 export * as utils from "./viz";
 export { visualizeModel, writeReport } from "./viz";
 export { loadClassifier, Classifier } from "./classifier";
-export type { Prediction, ClassifierOptions, LoadClassifierOptions } from "./classifier";
+export type { Prediction, ClassifierOptions, LoadClassifierOptions, ClassifierEngine } from "./classifier";
 export { dataTransforms, IMAGENET_MEAN, IMAGENET_STD } from "./train/tutorial";
 export * as distributed from "./distributed";
 export * as onnx from "./onnx";

@@ -4,8 +4,10 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tt from "../lib";
 import { addon } from "../lib/native";
-import { createServer, Server } from "../lib/serve/app";
 import { DATA, saveServeModel, until } from "./helpers/serveModel";
+// From the package entry, as a service that embeds the server imports it.
+const { createServer } = tt;
+type Server = tt.Server;
 
 let dir: string;
 let checkpoint: string;

@@ -42,7 +42,7 @@ export interface LoadClassifierOptions extends ClassifierOptions {
   engine?: ClassifierEngine;
 }
 
-/** @internal What runs a batch of preprocessed images: softmax probabilities, one row per image. */
+/** What runs a Classifier's batches of preprocessed images (libtorch's or onnxruntime's): softmax probabilities, one row per image. */
 export interface InferenceBackend {
   readonly engine: ClassifierEngine;
   run(inputs: Tensor[]): Promise<Float32Array[]>;

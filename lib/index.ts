@@ -20,7 +20,7 @@ export type { EpochRecord, TrainOptions, TrainResult, TrainState, BatchSource, P
 export * as utils from "./viz";
 export { visualizeModel, writeReport } from "./viz";
 export { loadClassifier, Classifier } from "./classifier";
-export type { Prediction, ClassifierOptions, LoadClassifierOptions, ClassifierEngine } from "./classifier";
+export type { Prediction, ClassifierOptions, LoadClassifierOptions, ClassifierEngine, InferenceBackend } from "./classifier";
 export { createServer } from "./serve/app";
 export type { ServeOptions, Server } from "./serve/app";
 export { dataTransforms, IMAGENET_MEAN, IMAGENET_STD } from "./train/tutorial";

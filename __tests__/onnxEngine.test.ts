@@ -79,6 +79,15 @@ test("a run folder with engine onnxruntime is exported in memory and answers the
   expect(Math.max(...ran.batches)).toBeLessThanOrEqual(2);
 });
 
+test("dispose() while onnxruntime runs a batch: that batch is answered, the waiting images refused, no crash", () => {
+  const out = execFileSync(process.execPath, [RUN, JSON.stringify({ model: path.join(dir, "dynamic.onnx"), engine: "onnxruntime", maxBatch: 1, images, disposeOnFirstBatch: true })], { encoding: "utf8" });
+  const { batches, settled } = JSON.parse(out) as { batches: number[]; settled: string[] };
+  expect(batches).toEqual([1]);
+  // Whichever image decoded first went alone (maxBatch 1); the rest came to a disposed classifier.
+  expect(settled.filter((s) => s === "answered")).toHaveLength(1);
+  expect(settled.filter((s) => s === "Classifier has been disposed")).toHaveLength(images.length - 1);
+});
+
 test("without onnxruntime-node installed, engine onnxruntime is an error naming the package", () => {
   const preload = path.join(dir, "no-onnxruntime.js");
   fs.writeFileSync(preload, `

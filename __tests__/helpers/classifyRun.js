@@ -1,16 +1,25 @@
 // loadClassifier in a plain Node process, on the built package: inside jest's
 // sandbox onnxruntime-common rejects the arrays its own addon returns.
-// argv: a JSON { model, engine, maxBatch, images }; prints JSON
-// { engine, results (each image's predictions, all classes), batches (sizes in order), maxLogit }.
+// argv: a JSON { model, engine, maxBatch, images, disposeOnFirstBatch }; prints JSON
+// { engine, results (each image's predictions, all classes), batches (sizes in order), maxLogit },
+// or with disposeOnFirstBatch { batches, settled: "answered" or the error's message, per image }.
 "use strict";
 const path = require("path");
 const tt = require(path.resolve(__dirname, "../../dist"));
 
 (async () => {
-  const { model, engine, maxBatch, images } = JSON.parse(process.argv[2]);
+  const { model, engine, maxBatch, images, disposeOnFirstBatch } = JSON.parse(process.argv[2]);
   const classifier = await tt.loadClassifier(model, { engine, maxBatch });
   const batches = [];
   classifier.onBatch((size) => batches.push(size));
+  if (disposeOnFirstBatch) {
+    // dispose() while the first batch runs: listeners hear of a batch just before it goes to the model,
+    // so the next tick is after it has started. That batch is answered, the images waiting are refused.
+    classifier.onBatch(() => process.nextTick(() => classifier.dispose()));
+    const settled = await Promise.allSettled(images.map((image) => classifier.classify(image)));
+    process.stdout.write(JSON.stringify({ batches, settled: settled.map((s) => (s.status === "fulfilled" ? "answered" : s.reason.message)) }));
+    return;
+  }
   // All at once, so that images wait while the model is busy and share batches.
   const results = await Promise.all(images.map((image) => classifier.classify(image)));
   let maxLogit = null;

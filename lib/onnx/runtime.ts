@@ -61,10 +61,19 @@ function softmaxRows(logits: Float32Array, rows: number, n: number): Float32Arra
 class OnnxBackend implements InferenceBackend {
   readonly engine = "onnxruntime" as const;
   private disposed = false;
+  /** The batch in flight: the session is released only after it, never under it. */
+  private inFlight: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly ort: Ort, private readonly session: Session, private readonly classCount: number, private readonly fixedBatch: boolean) {}
 
-  async run(inputs: Tensor[]): Promise<Float32Array[]> {
+  run(inputs: Tensor[]): Promise<Float32Array[]> {
+    if (this.disposed) return Promise.reject(new Error("Classifier has been disposed"));
+    const done = this.runBatch(inputs);
+    this.inFlight = done.catch(() => undefined);
+    return done;
+  }
+
+  private async runBatch(inputs: Tensor[]): Promise<Float32Array[]> {
     const images = await Promise.all(inputs.map(async (t) => ({ shape: t.shape, data: (await t.data()) as Float32Array })));
     // A file exported without --dynamic-batch takes one image per call.
     const groups = this.fixedBatch ? images.map((image) => [image]) : [images];
@@ -84,7 +93,7 @@ class OnnxBackend implements InferenceBackend {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    void this.session.release();
+    void this.inFlight.then(() => this.session.release());
   }
 }
 

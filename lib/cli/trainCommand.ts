@@ -126,7 +126,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   if (!listModels().includes(settings.arch)) throw new UsageError(`--arch: unknown architecture ${settings.arch} (one of ${listModels().join(", ")})`);
   if (previous && (previous.arch ?? "resnet18") !== settings.arch) throw new UsageError(`${resumeDir} holds a ${previous.arch} run, not ${settings.arch}`);
   const weights = settings.weights === "none" ? null : settings.weights;
-  const named = weights === null ? null : weights.toLowerCase() === "imagenet" ? "DEFAULT" : /^(DEFAULT|IMAGENET1K_V\d+)$/.test(weights) ? weights : null;
+  const named = weights === null ? null : weights.toLowerCase() === "imagenet" ? "DEFAULT" : /^(DEFAULT|IMAGENET1K_[A-Z0-9_]+)$/.test(weights) ? weights : null;
   if (named) {
     const known = getModelWeights(settings.arch);
     if (!(named in known)) {

@@ -10,7 +10,7 @@ import * as efficientnet from "./efficientnet";
 import * as mobilenetv3 from "./mobilenetv3";
 import * as resnet from "./resnet";
 import * as vit from "./visionTransformer";
-import type { AnyWeightsEnum, Weights } from "./weightsEnum";
+import { AnyWeightsEnum, Weights } from "./weightsEnum";
 
 interface Entry {
   build: (options?: ModelOptions) => Module | Promise<Module>;
@@ -59,7 +59,8 @@ export function getModelWeights(name: string): AnyWeightsEnum {
 
 /** The weights enum member a name gives for an architecture ("IMAGENET1K_V2", "DEFAULT"), or undefined. */
 export function getWeight(name: string, weightsName: string): Weights | undefined {
-  return (getModelWeights(name) as unknown as Record<string, Weights | undefined>)[weightsName];
+  const member: unknown = (getModelWeights(name) as unknown as Record<string, unknown>)[weightsName];
+  return member instanceof Weights ? member : undefined;  // not the enum's other fields (enumName, members)
 }
 
 function headPath(model: Module): string {

@@ -23,8 +23,8 @@ export class EfficientNet extends Module {
 
 export interface EfficientNetOptions extends ModelOptions {
   /**
-   * The classifier's dropout probability (0.2 for b0 and b1, 0.3 for b2 and b3). torchvision
-   * 0.15 and later take it as `dropout`; 0.14's builders fix it.
+   * The classifier's dropout probability (0.2 for b0 and b1, 0.3 for b2 and b3). Later
+   * torchvision versions take it as `dropout`; 0.14's builders fix it.
    */
   dropout?: number;
   /** The last block's probability of skipping its residual branch in training, rising linearly from 0 (0.2). */

@@ -42,6 +42,15 @@ export function relu(g: Graph, x: string): string {
   return g.node("Relu", [x], g.shape(x));
 }
 
+export function sigmoid(g: Graph, x: string): string {
+  return g.node("Sigmoid", [x], g.shape(x));
+}
+
+/** nn.SiLU, x * sigmoid(x): ONNX (to opset 17) has no single op for it. */
+export function silu(g: Graph, x: string): string {
+  return g.node("Mul", [x, sigmoid(g, x)], g.shape(x), {}, "silu");
+}
+
 /** torch's hardsigmoid, relu6(x + 3) / 6, is ONNX's HardSigmoid with alpha 1/6, beta 1/2. */
 export function hardsigmoid(g: Graph, x: string): string {
   return g.node("HardSigmoid", [x], g.shape(x), { alpha: { float: 1 / 6 }, beta: { float: 0.5 } });

@@ -16,10 +16,11 @@ import { checkOnnx, compare, ortRun, perturbBatchNorms, testInput } from "./help
 // moves the logits by far more.
 const RELATIVE_TOLERANCE = 1e-4;
 
-// 64x64 keeps every architecture's run short on two cores: each one pools
-// globally, so the graph is the same one a 224x224 export writes, but smaller.
-const IMAGE_SIZE: Record<string, number> = {};
-const sizeOf = (arch: string) => IMAGE_SIZE[arch] ?? 64;
+// 64x64 keeps every architecture's run short on two cores: the CNNs pool
+// globally, so the graph is the one a 224x224 export writes, but smaller; a ViT
+// is built for 64x64 (4x4 patches of 16, plus the class token).
+const SIZE = 64;
+const BUILD_OPTIONS: Record<string, Record<string, unknown>> = { vit_b_16: { imageSize: SIZE } };
 
 let dir: string;
 beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "tt-onnx-"))));
@@ -52,10 +53,12 @@ test("every registered architecture has an exporter", () => {
 
 test.each(tt.models.listModels())("%s: onnx.checker (full_check) accepts the file and onnxruntime-node gives our logits at batch 1 and 3", async (arch) => {
   tt.manualSeed(7);
-  const model = tt.models.getModel(arch, { numClasses: 5 }) as tt.nn.Module;
+  const model = tt.models.getModel(arch, BUILD_OPTIONS[arch] ?? {}) as tt.nn.Module;
+  // A new head, as fine-tuning makes one (Linear's default initialisation: ViT's own starts at zero).
+  tt.models.replaceHead(model, 5);
   await perturbBatchNorms(model);
   model.eval();
-  const size = sizeOf(arch);
+  const size = SIZE;
   const file = path.join(dir, `${arch}.onnx`);
   await tt.onnx.export(model, file, { dynamicBatch: true, imageSize: size });
 
@@ -152,4 +155,13 @@ test("rejects a part of a model and a disposed model, naming what it expected", 
   model.dispose();
   await expect(tt.onnx.export(model, file)).rejects.toThrow("model is a Module that has been disposed");
   expect(fs.existsSync(file)).toBe(false);
+});
+
+test("a ViT exports at the size it was built for, and another imageSize is refused by name", async () => {
+  const model = tt.models.vit_b_16({ imageSize: 32, numClasses: 2 });
+  await expect(tt.onnx.export(model, path.join(dir, "vit.onnx"))).rejects.toThrow(
+    "cannot export: this ViT takes 32x32 images (its pos_embedding), not imageSize 224",
+  );
+  expect(fs.existsSync(path.join(dir, "vit.onnx"))).toBe(false);
+  model.dispose();
 });

@@ -5,12 +5,14 @@ import * as efficientnet from "./efficientnet";
 import type { Exporter } from "./exporter";
 import * as mobilenetv3 from "./mobilenetv3";
 import * as resnet from "./resnet";
+import * as vit from "./vit";
 
 const EXPORTERS: Record<string, Exporter> = {
   ...resnet.EXPORTERS,
   ...mobilenetv3.EXPORTERS,
   ...convnext.EXPORTERS,
   ...efficientnet.EXPORTERS,
+  ...vit.EXPORTERS,
 };
 
 /** The architectures that export to ONNX, sorted. */

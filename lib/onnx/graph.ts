@@ -48,15 +48,17 @@ function attribute(name: string, value: AttrValue): Record<string, unknown> {
   return { name, type: ATTR.FLOATS, floats: value.floats };
 }
 
-function valueInfo(name: string, shape: Dim[]): Record<string, unknown> {
+function valueInfo(name: string, shape: Dim[], elemType = FLOAT): Record<string, unknown> {
   const dim = shape.map((d) => (typeof d === "number" ? { dim_value: d } : { dim_param: d }));
-  return { name, type: { tensor_type: { elem_type: FLOAT, shape: { dim } } } };
+  return { name, type: { tensor_type: { elem_type: elemType, shape: { dim } } } };
 }
 
 export class Graph {
   private readonly nodes: Node[] = [];
   private readonly initializers: Record<string, unknown>[] = [];
   private readonly shapes = new Map<string, Dim[]>();
+  /** Values that are not float32 (a Shape's int64 output); the rest are float32. */
+  private readonly int64Values = new Set<string>();
   private readonly inputs: string[] = [];
   private readonly used = new Set<string>();
   private readonly opCounts = new Map<string, number>();
@@ -110,11 +112,20 @@ export class Graph {
     return name;
   }
 
-  constantInt64(hint: string, values: number[]): string {
+  /** An int64 constant: a vector, or a scalar with `scalar` (a Gather index). */
+  constantInt64(hint: string, values: number[], scalar = false): string {
     const name = this.unique(`const.${hint}`);
-    this.initializers.push({ name, dims: [values.length], data_type: INT64, raw_data: int64Bytes(values) });
-    this.shapes.set(name, [values.length]);
+    const dims = scalar ? [] : [values.length];
+    this.initializers.push({ name, dims, data_type: INT64, raw_data: int64Bytes(values) });
+    this.shapes.set(name, dims);
     return name;
+  }
+
+  /** Like node(), for an op whose output is int64 (Shape, and what slices it). */
+  int64Node(op: string, inputs: string[], shape: Dim[], attrs: Record<string, AttrValue> = {}, hint = op.toLowerCase()): string {
+    const output = this.node(op, inputs, shape, attrs, hint);
+    this.int64Values.add(output);
+    return output;
   }
 
   /** Adds a node with one output of the given shape; returns the output's name. */
@@ -150,7 +161,7 @@ export class Graph {
       initializer: this.initializers,
       input: this.inputs.map((v) => valueInfo(v, this.shape(v))),
       output: [valueInfo(outputName, outputShape)],
-      value_info: intermediate.map((v) => valueInfo(v, this.shape(v))),
+      value_info: intermediate.map((v) => valueInfo(v, this.shape(v), this.int64Values.has(v) ? INT64 : FLOAT)),
     };
   }
 

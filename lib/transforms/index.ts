@@ -8,3 +8,5 @@ export { CenterCrop } from "./centerCrop";
 export { ToTensor } from "./toTensor";
 export { Normalize } from "./normalize";
 export type { Transform } from "./transform";
+export * from "./augment";
+export * as functional from "./augment/functional";

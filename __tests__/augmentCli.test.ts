@@ -64,8 +64,9 @@ test.each([
   [["--random-erase", "2"], /--random-erase expects a number in \[0, 1\], got "2"/],
   [["--mixup", "-0.2"], /--mixup expects a number of at least 0, got "-0.2"/],
   [["--cutmix", "x"], /--cutmix expects a number of at least 0, got "x"/],
+  [["--cache-features", "--augment", "trivialaugment", "--mixup", "0.2"], /--cache-features trains on cached, unaugmented features; drop --augment, --mixup/],
 ])("refuses %j with a usage error naming the flag", (flags, message) => {
-  const r = runCli("finetune", ["--data", small, "--out", path.join(tmp, "refused"), "--weights", "none", ...flags]);
+  const r = runCli(flags[0] === "--cache-features" ? "featureExtract" : "finetune", ["--data", small, "--out", path.join(tmp, "refused"), "--weights", "none", ...flags]);
   expect(r.status).toBe(2);
   expect(r.stderr).toMatch(message);
 });

@@ -78,6 +78,7 @@ function ours(img: RgbImage, [fn, args]: Case): Promise<RgbImage> {
 // (lookup tables, histograms, nearest-neighbour sampling) it must be exact.
 // adjust_*: Image.blend in float (Blend.c); the HSV round trip and SMOOTH in
 // float; bilinear warps in double (bilinear_filter32RGB), each truncated.
+// (Built with GCC for x86-64 without FMA, every case here has been exact.)
 const FLOAT_OPS = new Set(["adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue", "adjust_sharpness"]);
 function tolerance([fn, args]: Case): number {
   if (FLOAT_OPS.has(fn)) return 1;

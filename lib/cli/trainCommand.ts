@@ -133,6 +133,9 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     seed: intFlag(flags.seed, "seed", previous?.seed ?? 0, 0),
     device: flags.device ?? previous?.device ?? defaultDevice(),
   };
+  // --cache-features trains the head once on features of the val transform: nothing is augmented or mixed.
+  const augmentFlags = (["augment", "mixup", "cutmix", "label-smoothing", "random-erase"] as const).filter((f) => flags[f] !== undefined);
+  if (flags["cache-features"] && augmentFlags.length) throw new UsageError(`--cache-features trains on cached, unaugmented features; drop --${augmentFlags.join(", --")}`);
   if (settings.warmupEpochs >= settings.epochs) throw new UsageError(`--warmup-epochs must be below --epochs (${settings.epochs}), got ${settings.warmupEpochs}`);
   deviceFlag(settings.device);
   const workers = intFlag(flags.workers, "workers", Math.max(2, require("os").availableParallelism()));

@@ -8,11 +8,12 @@ import { defaultGenerator, Generator } from "../../random";
 import { Transform } from "../transform";
 import * as F from "./functional";
 
-type OpName = "Identity" | "ShearX" | "ShearY" | "TranslateX" | "TranslateY" | "Rotate" | "Brightness" | "Color" | "Contrast" |
+/** The operations of TrivialAugmentWide's and RandAugment's spaces. */
+export type OpName = "Identity" | "ShearX" | "ShearY" | "TranslateX" | "TranslateY" | "Rotate" | "Brightness" | "Color" | "Contrast" |
   "Sharpness" | "Posterize" | "Solarize" | "AutoContrast" | "Equalize";
 
 /** An operation's magnitudes (null: it takes none) and whether a magnitude's sign is drawn. */
-type OpSpace = [OpName, number[] | null, boolean][];
+export type OpSpace = [OpName, number[] | null, boolean][];
 
 /**
  * torch.linspace(start, end, steps) in float32, as libtorch 1.13's CPU kernel
@@ -83,7 +84,7 @@ export async function applyOp(img: RgbImage, op: OpName, magnitude: number, inte
   }
 }
 
-interface PolicyOptions {
+export interface PolicyOptions {
   numMagnitudeBins?: number;
   interpolation?: F.Interpolation;
   fill?: number | number[] | null;

@@ -7,10 +7,11 @@ import { pyFloat } from "../functional";
 import { Transform } from "../transform";
 import { adjustBrightness, adjustContrast, adjustHue, adjustSaturation } from "./functional";
 
-type Range = [number, number] | null;
+/** A factor's [min, max], or null when ColorJitter leaves that property alone. */
+export type JitterRange = [number, number] | null;
 
 // ColorJitter._check_input: a number v means [center - v, center + v] (clipped at 0 for the factors); null when it does nothing.
-function checkInput(value: unknown, name: string, center: number, bound: [number, number], clipFirstOnZero: boolean): Range {
+function checkInput(value: unknown, name: string, center: number, bound: [number, number], clipFirstOnZero: boolean): JitterRange {
   let range: [number, number];
   if (typeof value === "number") {
     if (!(value >= 0)) throw invalid("non-negative number or [min, max]", name, value);
@@ -35,10 +36,10 @@ export interface ColorJitterOptions {
 }
 
 export class ColorJitter implements Transform<RgbImage, RgbImage> {
-  readonly brightness: Range;
-  readonly contrast: Range;
-  readonly saturation: Range;
-  readonly hue: Range;
+  readonly brightness: JitterRange;
+  readonly contrast: JitterRange;
+  readonly saturation: JitterRange;
+  readonly hue: JitterRange;
 
   constructor(options: ColorJitterOptions = {}) {
     const { brightness = 0, contrast = 0, saturation = 0, hue = 0 } = options;
@@ -49,9 +50,9 @@ export class ColorJitter implements Transform<RgbImage, RgbImage> {
   }
 
   /** ColorJitter.get_params: the order of the four adjustments, then each factor (null: not applied). */
-  static getParams(brightness: Range, contrast: Range, saturation: Range, hue: Range, generator: Generator = defaultGenerator) {
+  static getParams(brightness: JitterRange, contrast: JitterRange, saturation: JitterRange, hue: JitterRange, generator: Generator = defaultGenerator) {
     const order = generator.permutation(4);
-    const draw = (r: Range) => (r === null ? null : generator.uniform(r[0], r[1]));
+    const draw = (r: JitterRange) => (r === null ? null : generator.uniform(r[0], r[1]));
     return { order, factors: [draw(brightness), draw(contrast), draw(saturation), draw(hue)] };
   }
 
@@ -67,7 +68,7 @@ export class ColorJitter implements Transform<RgbImage, RgbImage> {
   }
 
   toString(): string {
-    const r = (x: Range) => (x === null ? "None" : `(${x.map(pyFloat).join(", ")})`);
+    const r = (x: JitterRange) => (x === null ? "None" : `(${x.map(pyFloat).join(", ")})`);
     return `ColorJitter(brightness=${r(this.brightness)}, contrast=${r(this.contrast)}, saturation=${r(this.saturation)}, hue=${r(this.hue)})`;
   }
 }

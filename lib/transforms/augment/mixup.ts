@@ -14,7 +14,7 @@ export interface BatchTransform {
   forward(batch: Tensor, target: Tensor, generator?: Generator): Promise<[Tensor, Tensor]>;
 }
 
-interface MixOptions {
+export interface MixOptions {
   numClasses: number;
   /** The probability of mixing a batch at all (the references' default 0.5; their train.py passes 1.0). */
   p?: number;
@@ -51,7 +51,8 @@ function mixRolled(values: Float32Array, n: number, lambda: number, row: number)
   return out;
 }
 
-abstract class BatchMix implements BatchTransform {
+/** What MixUp and CutMix share: the one-hot targets, the draw of p and of lambda. */
+export abstract class BatchMix implements BatchTransform {
   readonly numClasses: number;
   readonly p: number;
   readonly alpha: number;

@@ -14,8 +14,8 @@ import { RandAugment, TrivialAugmentWide } from "./autoaugment";
 import { CutMix, MixUp, RandomChoiceBatch, BatchTransform } from "./mixup";
 import { RandomErasing } from "./randomErasing";
 
-export const AUGMENTS = ["tutorial", "trivialaugment", "randaugment"] as const;
-export type AugmentName = (typeof AUGMENTS)[number];
+export type AugmentName = "tutorial" | "trivialaugment" | "randaugment";
+export const AUGMENTS: readonly AugmentName[] = ["tutorial", "trivialaugment", "randaugment"];
 
 export interface AugmentSettings {
   augment?: AugmentName;

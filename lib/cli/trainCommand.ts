@@ -393,7 +393,8 @@ function header(h: HeaderInfo): string {
     ["model", `${s.arch}, ${h.command === "finetune" ? "every layer trained" : "frozen but for a new head"}`],
     ["weights", h.weights],
     ["training", `${s.epochs} epochs, batch ${s.batchSize}, ${describeRecipe(s as RunSettings & RecipeSettings)}`],
-    ["augment", describeAugment(s)],
+    // Only when it differs from the tutorial's crop and flip.
+    ...((s.augment && s.augment !== "tutorial") || s.randomErase || s.mixup || s.cutmix || s.labelSmoothing ? [["augment", describeAugment(s)] as [string, string]] : []),
     ["out", h.out],
   ];
   return rows.map(([k, v]) => `${k.padEnd(9)}${v}`).join("\n") + "\n";
@@ -408,7 +409,7 @@ function fractionFlag(value: string | undefined, name: string, fallback: number)
 
 /** The augmentation and loss options of a run, in a line. */
 function describeAugment(s: RunSettings): string {
-  const parts = [s.augment === "trivialaugment" ? "crop, flip, TrivialAugmentWide" : s.augment === "randaugment" ? "crop, flip, RandAugment" : "crop, flip (the tutorial's)"];
+  const parts = [s.augment === "trivialaugment" ? "crop, flip, TrivialAugmentWide" : s.augment === "randaugment" ? "crop, flip, RandAugment" : "crop, flip"];
   if (s.randomErase) parts.push(`RandomErasing(p ${s.randomErase})`);
   if (s.mixup) parts.push(`MixUp(alpha ${s.mixup})`);
   if (s.cutmix) parts.push(`CutMix(alpha ${s.cutmix})`);

@@ -88,7 +88,7 @@ export interface Addon {
   crossEntropy(input: NativeTensor, target: NativeTensor, gradEnabled: boolean, options?: NativeLossOptions): Promise<NativeTensor>;
   /** crop: the input box to resize; window: the output box to compute; both [top, left, height, width]. */
   resizeImage(pixels: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number,
-    crop?: number[] | null, window?: number[] | null): Promise<Uint8Array>;
+    crop?: number[] | null, window?: number[] | null, interpolation?: "bilinear" | "bicubic"): Promise<Uint8Array>;
   /** Pillow's colour and histogram operations on RGB (native/augment/color.h); value: a factor, the hue byte's shift, bits or threshold. */
   adjustImage(pixels: Uint8Array, height: number, width: number, channels: 3, op: string, value?: number): Promise<Uint8Array>;
   /** Pillow's Image.transform(AFFINE) (matrix) or Image.transpose (quarterTurns) on RGB. */

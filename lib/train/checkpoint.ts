@@ -32,6 +32,12 @@ export interface RunSettings {
   scheduler?: "step" | "cosine" | "onecycle";
   warmupEpochs?: number;
   weightDecay?: number;
+  /** Absent in runs from before these options: tutorial, 0, 0, 0 and 0. */
+  augment?: "tutorial" | "trivialaugment" | "randaugment";
+  mixup?: number;
+  cutmix?: number;
+  labelSmoothing?: number;
+  randomErase?: number;
   weights: string;
   seed: number;
   device: string;

@@ -16,6 +16,7 @@ import { Module } from "../nn/module";
 import { tensor, Tensor } from "../tensor";
 import { cloneStateDict, disposeStateDict } from "./stateDicts";
 import { EpochRecord, Phase } from "./trainModel";
+import { CrossEntropyLoss } from "../nn/loss";
 
 export interface FeatureSet {
   features: Float32Array; // N x dim
@@ -71,7 +72,7 @@ export async function trainLinearProbe(
   optimizer: Optimizer,
   scheduler: LRScheduler | null,
   data: { train: FeatureSet; val: FeatureSet },
-  { numEpochs, batchSize, seed = 0, onEpoch }: { numEpochs: number; batchSize: number; seed?: number; onEpoch?: (r: EpochRecord) => void },
+  { numEpochs, batchSize, seed = 0, onEpoch, criterion }: { numEpochs: number; batchSize: number; seed?: number; onEpoch?: (r: EpochRecord) => void; criterion?: CrossEntropyLoss },
 ): Promise<{ bestAcc: number; history: EpochRecord[] }> {
   const generator = new RandomGenerator(seed);
   const history: EpochRecord[] = [];
@@ -85,7 +86,7 @@ export async function trainLinearProbe(
         let loss = 0;
         let correct = 0;
         for (const [x, y] of batches(set, batchSize, phase === "train", generator)) {
-          const r = await addon.trainStep(fc.native, phase === "train" ? optimizer.native : null, x, y, phase === "train");
+          const r = await addon.trainStep(fc.native, phase === "train" ? optimizer.native : null, x, y, phase === "train", criterion?.nativeOptions);
           if (phase === "train" && scheduler?.defaultStepsPer === "batch") scheduler.step();
           loss += r.loss * x.shape[0];
           correct += r.correct;

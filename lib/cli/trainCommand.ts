@@ -438,7 +438,8 @@ async function resumeFrom(command: string, dir: string) {
  * skipBad any failure stops the run; with it, the files to leave out.
  */
 async function verifyImages(command: string, sets: LabelledImages<unknown>[], workers: number, skipBad: boolean, lead: boolean): Promise<string[]> {
-  const files = sets.flatMap((d) => d.samples.map(([f]) => f));
+  // A split's train and val views list the same files: each is decoded once.
+  const files = [...new Set(sets.flatMap((d) => d.samples.map(([f]) => f)))];
   const bad = await checkImages(files, { concurrency: workers });
   if (lead) for (const b of bad) process.stderr.write(`${command}: ${b.file}: ${b.reason}\n`);
   if (bad.length === 0) return [];

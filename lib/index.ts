@@ -21,5 +21,7 @@ export * as utils from "./utils";
 export { visualizeModel, writeReport } from "./viz";
 export { loadClassifier, Classifier } from "./classifier";
 export type { Prediction, ClassifierOptions, LoadClassifierOptions } from "./classifier";
+export { createServer } from "./serve/app";
+export type { ServeOptions, Server } from "./serve/app";
 export { dataTransforms, IMAGENET_MEAN, IMAGENET_STD } from "./train/tutorial";
 export * as distributed from "./distributed";

@@ -113,6 +113,24 @@ test("--labels FILE.csv with a split column trains on its train rows and validat
   }));
 });
 
+test("--labels without a split column is split by --val-split per label; --cache-features trains with --class-weights auto's balanced weights", async () => {
+  const rows = [...files("ants").slice(0, 6).map((f) => `train/ants/${f},ant`), ...files("bees").slice(0, 4).map((f) => `train/bees/${f},bee`)];
+  const labels = path.join(tmp, "plain.csv");
+  fs.writeFileSync(labels, "path,label\n" + rows.join("\n") + "\n");
+  const out = path.join(tmp, "probe");
+  const r = runCli("featureExtract", ["--data", DATA, "--labels", labels, "--val-split", "0.5", "--class-weights", "auto", "--cache-features", "--out", out, ...COMMON]);
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  const split = readSplit(out);
+  expect(split.map((x) => `${x.path},${x.label}`)).toEqual(rows);
+  const side = (label: string, s: string) => count(split, (x) => x.label === label && x.split === s);
+  expect([side("ant", "val"), side("bee", "val")]).toEqual([3, 2]);
+  const [train, val] = jsonLines(r.stdout);
+  expect([train.images, val.images]).toEqual([5, 5]);
+  const trainRows = split.filter((x) => x.split === "train");
+  expect((await settingsOf(out)).lossWeight).toEqual(["ant", "bee"].map((c) => trainRows.length / (2 * count(trainRows, (x) => x.label === c))));
+});
+
 test("usage errors (exit 2) name the flag, the file and the line", () => {
   const flatData = flat(path.join(tmp, "errors"), { ants: 3, bees: 3 });
   const noSplit = path.join(tmp, "nosplit.csv");

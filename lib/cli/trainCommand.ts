@@ -134,7 +134,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   if (!listModels().includes(settings.arch)) throw new UsageError(`--arch: unknown architecture ${settings.arch} (one of ${listModels().join(", ")})`);
   if (previous && (previous.arch ?? "resnet18") !== settings.arch) throw new UsageError(`${resumeDir} holds a ${previous.arch} run, not ${settings.arch}`);
   const weights = settings.weights === "none" ? null : settings.weights;
-  const named = weights === null ? null : weights.toLowerCase() === "imagenet" ? "DEFAULT" : /^(DEFAULT|IMAGENET1K_V\d+)$/.test(weights) ? weights : null;
+  const named = weights === null ? null : weights.toLowerCase() === "imagenet" ? "DEFAULT" : /^(DEFAULT|IMAGENET1K_[A-Z0-9_]+)$/.test(weights) ? weights : null;
   if (named) {
     const known = getModelWeights(settings.arch);
     if (!(named in known)) {
@@ -201,6 +201,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
 
   const lossWeight = classWeightsFor(settings.classWeights, data.trainTargets, classNames);
   if (lossWeight) settings.lossWeight = lossWeight;
+  // The one loss both training paths use.
   const criterion = new CrossEntropyLoss(lossWeight ? { weight: tensor(Float32Array.from(lossWeight), [lossWeight.length]) } : {});
 
   const { model, trainable } = await tutorialModel(mode, classNames.length, resumed ? null : weights, settings.arch);
@@ -268,8 +269,8 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       train: await extractFeatures(model, probeSets.train, { numWorkers: workers, device: settings.device }),
       val: await extractFeatures(model, probeSets.val, { numWorkers: workers, device: settings.device }),
     };
-    const { bestAcc, history } = await trainLinearProbe(getHead(model), optimizer, scheduler, cached, {
-      numEpochs: settings.epochs, batchSize: settings.batchSize, seed: settings.seed, onEpoch: report, criterion,
+    const { bestAcc, history } = await trainLinearProbe(getHead(model), criterion, optimizer, scheduler, cached, {
+      numEpochs: settings.epochs, batchSize: settings.batchSize, seed: settings.seed, onEpoch: report,
     });
     const { save } = await import("../serialization");
     await save(model.stateDict(), path.join(out, MODEL_FILE), { ...modelMetadata({ ...meta, bestValAcc: bestAcc }), method: "cache-features" });

@@ -6,9 +6,11 @@ import { Linear } from "../nn/linear";
 import { Module } from "../nn/module";
 import type { ModelOptions } from "./build";
 import * as convnext from "./convnext";
+import * as efficientnet from "./efficientnet";
 import * as mobilenetv3 from "./mobilenetv3";
 import * as resnet from "./resnet";
-import type { AnyWeightsEnum, Weights } from "./weightsEnum";
+import * as vit from "./visionTransformer";
+import { AnyWeightsEnum, Weights } from "./weightsEnum";
 
 interface Entry {
   build: (options?: ModelOptions) => Module | Promise<Module>;
@@ -26,6 +28,11 @@ const MODELS: Record<string, Entry> = {
   mobilenet_v3_large: { build: mobilenetv3.mobilenet_v3_large, weights: mobilenetv3.MobileNet_V3_Large_Weights },
   mobilenet_v3_small: { build: mobilenetv3.mobilenet_v3_small, weights: mobilenetv3.MobileNet_V3_Small_Weights },
   convnext_tiny: { build: convnext.convnext_tiny, weights: convnext.ConvNeXt_Tiny_Weights },
+  efficientnet_b0: { build: efficientnet.efficientnet_b0, weights: efficientnet.EfficientNet_B0_Weights },
+  efficientnet_b1: { build: efficientnet.efficientnet_b1, weights: efficientnet.EfficientNet_B1_Weights },
+  efficientnet_b2: { build: efficientnet.efficientnet_b2, weights: efficientnet.EfficientNet_B2_Weights },
+  efficientnet_b3: { build: efficientnet.efficientnet_b3, weights: efficientnet.EfficientNet_B3_Weights },
+  vit_b_16: { build: vit.vit_b_16, weights: vit.ViT_B_16_Weights },
 };
 
 /** The registered architecture names, sorted (torchvision's list_models). */
@@ -52,7 +59,8 @@ export function getModelWeights(name: string): AnyWeightsEnum {
 
 /** The weights enum member a name gives for an architecture ("IMAGENET1K_V2", "DEFAULT"), or undefined. */
 export function getWeight(name: string, weightsName: string): Weights | undefined {
-  return (getModelWeights(name) as unknown as Record<string, Weights | undefined>)[weightsName];
+  const member: unknown = (getModelWeights(name) as unknown as Record<string, unknown>)[weightsName];
+  return member instanceof Weights ? member : undefined;  // not the enum's other fields (enumName, members)
 }
 
 function headPath(model: Module): string {

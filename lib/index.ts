@@ -17,7 +17,7 @@ export * as nn from "./nn";
 export * as optim from "./optim";
 export { trainModel, evaluate, TrainingInterrupted, cloneStateDict } from "./train";
 export type { EpochRecord, TrainOptions, TrainResult, TrainState, BatchSource, Phase } from "./train";
-export * as utils from "./viz";
+export * as utils from "./utils";
 export { visualizeModel, writeReport } from "./viz";
 export { loadClassifier, Classifier } from "./classifier";
 export type { Prediction, ClassifierOptions, LoadClassifierOptions, ClassifierEngine, InferenceBackend } from "./classifier";

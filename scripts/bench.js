@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // npm run bench -- [--data DIR] [--threads N] [--workers N] [--out FILE] [--quick]
 //                  [--only a,b] [--malloc-env] [--malloc-compare] [--requests N]
+//                  [--archs a,b] [--backbone-steps N]
 //
 // Runs PyTorch's transfer-learning tutorial (Debian's /usr/bin/python3 with
 // torchvision) and ours on the same data with the same thread count, in the
 // same run, each part in its own process; prints a table with ratios (Python
 // time / ours: above 1 means ours is faster) and writes it as JSON.
-// Parts: weights, load, flops, decode, checkdata, train, cache, serve, http, ddp (all by default).
+// Parts: weights, load, flops, decode, checkdata, train, cache, serve, http, ddp, backbones (all by default).
+// backbones: the train step of every registered architecture (or --archs), batch 8, 2 threads (or --threads).
 "use strict";
 const { spawnSync } = require("child_process");
 const fs = require("fs");
@@ -17,7 +19,7 @@ const { formatTable, buildRows } = require("./bench/table");
 
 const ROOT = path.resolve(__dirname, "..");
 const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-const PARTS = ["weights", "load", "flops", "decode", "checkdata", "train", "cache", "serve", "http", "ddp"];
+const PARTS = ["weights", "load", "flops", "decode", "checkdata", "train", "cache", "serve", "http", "ddp", "backbones"];
 // glibc: serve large blocks from the heap instead of fresh mmaps, and keep freed memory
 // instead of trimming it, so each step does not page-fault its activations in again.
 const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(2 ** 32) };
@@ -31,13 +33,15 @@ const { values: flags } = parseArgs({
     quick: { type: "boolean" },
     only: { type: "string" },
     requests: { type: "string" },
+    archs: { type: "string" },
+    "backbone-steps": { type: "string" },
     "malloc-env": { type: "boolean" },
     "malloc-compare": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   },
 });
 if (flags.help) {
-  process.stdout.write(fs.readFileSync(__filename, "utf8").split("\n").slice(1, 9).map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
+  process.stdout.write(fs.readFileSync(__filename, "utf8").split("\n").slice(1, 12).map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
   process.exit(0);
 }
 const positive = (v, name, fallback) => {
@@ -85,6 +89,34 @@ const OURS_ENV = { MALLOC_ARENA_MAX: "1", ...MALLOC_ENV };
 const node = (label, script, args, env) => run(label, process.execPath, [path.join(__dirname, "bench", script), JSON.stringify(args)], { ...OURS_ENV, ...env });
 const tool = (command, args, env) => python(`python ${command}`, "tools.py", [command, JSON.stringify({ threads, ...args })], env);
 
+/** The CPU's vector extensions, which set what libtorch's kernels can use (from /proc/cpuinfo). */
+function cpuFlags() {
+  const info = fs.existsSync("/proc/cpuinfo") ? fs.readFileSync("/proc/cpuinfo", "utf8") : "";
+  const flags = ((info.match(/^flags\s*:(.*)$/m) || [])[1] || "").trim().split(/\s+/);
+  return flags.filter((f) => /^(sse4_2|avx|avx2|fma|f16c|avx512\w*|amx\w*|avx_vnni)$/.test(f));
+}
+
+/**
+ * Every registered architecture's train step, Python's then ours for each in
+ * turn (each in its own process), so that both sides of a row meet the same
+ * load on a shared machine; the load average is recorded beside each row.
+ */
+function backbones() {
+  const { listModels } = require(path.join(ROOT, "dist", "models", "registry"));
+  const archs = flags.archs ? flags.archs.split(",") : listModels();
+  for (const a of archs) if (!listModels().includes(a)) throw new Error(`--archs: unknown architecture ${a} (registered: ${listModels().join(", ")})`);
+  const args = { batch: 8, steps: positive(flags["backbone-steps"], "backbone-steps", quick ? 1 : 3), warmup: 1 };
+  const partThreads = flags.threads ? threads : 2;
+  const rows = [];
+  for (const arch of archs) {
+    const loadBefore = os.loadavg()[0];
+    const py = run(`python ${arch} train step`, PYTHON, [path.join(__dirname, "bench", "backbones.py"), JSON.stringify({ arch, threads: partThreads, ...args })]);
+    const ours = node(`ours ${arch} train step`, "backbones.js", { arch, ...args }, { TORCH_TRANSFER_NUM_THREADS: String(partThreads) });
+    rows.push({ arch, python: py, ours, loadAverage: [loadBefore, os.loadavg()[0]] });
+  }
+  return { threads: partThreads, ...args, rows };
+}
+
 const started = Date.now();
 const results = {
   machine: {
@@ -92,6 +124,7 @@ const results = {
     cpuModel: os.cpus()[0]?.model,
     os: fs.existsSync("/etc/os-release") ? (fs.readFileSync("/etc/os-release", "utf8").match(/^PRETTY_NAME="?([^"\n]*)/m) || [])[1] : os.platform(),
     node: process.version,
+    cpuFlags: cpuFlags(),
     loadAverageAtStart: os.loadavg(),
   },
   settings: { data, threads, workers, quick, limit, requests, concurrency: 8, mallocEnv: flags["malloc-env"] ? MALLOC_ENV : null, weights: "random init (weights=None): the ImageNet file cannot be downloaded here" },
@@ -153,6 +186,7 @@ try {
       data, dir: work, threads, clients: 8, seconds: quick ? 10 : 30, maxBatches: [1, 4],
     });
   }
+  if (only.includes("backbones")) results.backbones = backbones();
   if (only.includes("ddp")) {
     results.ddp = node("ours: 1 fine-tune epoch on 2 processes x 1 thread vs 1 process x 2 threads", "ddp.js", { data });
   }

@@ -16,9 +16,9 @@ import { extractFeatures, trainLinearProbe } from "../train/linearProbe";
 import { EpochRecord, trainModel, TrainingInterrupted } from "../train/trainModel";
 import { checkImages } from "../data/checkImages";
 import { DataLoader } from "../data/dataLoader";
-import { hasImageExtension, ImageFolder } from "../datasets/imageFolder";
+import { hasImageExtension } from "../datasets/imageFolder";
 import { DistributedSampler, ShardSampler } from "../distributed/sampler";
-import { datasetWithValTransform, Mode, tutorialData, tutorialModel } from "../train/tutorial";
+import { Mode, tutorialModel } from "../train/tutorial";
 import { defaultWeightDecay, describeRecipe, OPTIMIZERS, RecipeSettings, recipeOptimizer, recipeScheduler, SCHEDULERS } from "../train/recipe";
 import { getHead, getModelWeights, listModels } from "../models/registry";
 import { phaseProgress, PhaseProgress } from "./progress";
@@ -27,11 +27,18 @@ import { intFlag, numberFlag, UsageError } from "./usage";
 import { deviceFlag } from "./modelFlags";
 import { AUGMENTS, batchMixing } from "../transforms/augment/presets";
 import { MixedBatches } from "../transforms/augment/mixedBatches";
+import { DATA_FLAGS } from "./dataFlags";
+import { runData, SPLIT_FILE, writeSplit } from "./runData";
+import { classWeightsFor } from "./classWeights";
+import { LabelledImages } from "../datasets/labelledImages";
+import { Dataset } from "../data/dataLoader";
+import { tensor } from "../tensor";
 
 // One entry per flag: --help, parsing and "did you mean" all read this table.
 const FLAGS = {
   arch: { type: "string", value: "NAME", default: "resnet18", help: "the architecture, by torchvision's name (resnet50, mobilenet_v3_large, convnext_tiny, ...)" },
-  data: { type: "string", value: "DIR", default: "data/hymenoptera_data, fetched when missing", help: "an ImageFolder root holding train/ and val/, one sub-folder per class" },
+  data: { type: "string", value: "DIR", default: "data/hymenoptera_data, fetched when missing", help: "an ImageFolder root holding train/ and val/, one sub-folder per class (or see --val-split, --labels)" },
+  ...DATA_FLAGS,
   epochs: { type: "string", value: "N", default: "25", help: "passes over the training set" },
   "batch-size": { type: "string", value: "N", default: "4", help: "images per training step" },
   lr: { type: "string", value: "X", default: "0.001", help: "the learning rate (onecycle: its peak)" },
@@ -132,6 +139,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     weights: flags.weights ?? previous?.weights ?? "imagenet",
     seed: intFlag(flags.seed, "seed", previous?.seed ?? 0, 0),
     device: flags.device ?? previous?.device ?? defaultDevice(),
+    ...dataSettings(flags, previous),
   };
   // --cache-features trains the head once on features of the val transform: nothing is augmented or mixed.
   const augmentFlags = (["augment", "mixup", "cutmix", "random-erase"] as const).filter((f) => flags[f] !== undefined);
@@ -190,14 +198,15 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   setTransformSeed(settings.seed);
   const skipBad = !!flags["skip-bad-images"];
   const loadData = (isValidFile?: (file: string) => boolean) => dataOrUsageError(() =>
-    tutorialData(settings.data, {
+    runData({
+      dir: settings.data, valSplit: settings.valSplit, labels: settings.labels, splitFile: resumeDir ? path.join(out, SPLIT_FILE) : undefined,
       batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed, onError: skipBad ? "skip" : "raise", isValidFile,
       augment: { augment: settings.augment, randomErase: settings.randomErase },
     }),
   );
   let data = loadData();
   // Every rank checks (and so leaves out the same files); rank 0 alone says so.
-  const bad = flags["verify-images"] || skipBad ? await verifyImages(command, [data.datasets.train, data.datasets.val], workers, skipBad, lead) : [];
+  const bad = flags["verify-images"] || skipBad ? await verifyImages(command, data.sources, workers, skipBad, lead) : [];
   if (bad.length) {
     const leftOut = new Set(bad);
     data = loadData((file) => hasImageExtension(file) && !leftOut.has(file));
@@ -206,6 +215,14 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   if (resumed && resumed.state.classes.join("\n") !== classNames.join("\n")) {
     throw new UsageError(`${resumeDir} was trained on classes [${resumed.state.classes.join(", ")}], but ${settings.data} has [${classNames.join(", ")}]`);
   }
+
+  const lossWeight = classWeightsFor(settings.classWeights, data.trainTargets, classNames);
+  if (lossWeight) settings.lossWeight = lossWeight;
+  // The one loss both training paths use.
+  const criterion = new CrossEntropyLoss({
+    ...(lossWeight ? { weight: tensor(Float32Array.from(lossWeight), [lossWeight.length]) } : {}),
+    labelSmoothing: settings.labelSmoothing,
+  });
 
   const { model, trainable } = await tutorialModel(mode, classNames.length, resumed ? null : weights, settings.arch);
   const unmixed = world ? shardedLoaders(datasets, world, settings.batchSize, workers, settings.seed, resumed ? resumed.state.epoch + 1 : 0) : localLoaders;
@@ -233,6 +250,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   const trained = group ? new (await import("../distributed")).DistributedDataParallel(model, group) : model;
 
   if (lead) fs.mkdirSync(out, { recursive: true });
+  if (lead && data.split) await writeSplit(path.join(out, SPLIT_FILE), data.split);
   if (lead && !flags.json) {
     process.stdout.write(
       header({
@@ -257,7 +275,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       await writeReport({ outDir: out, settings: { ...meta.settings, bestValAcc: bestAcc }, history, classNames, model, valLoader: localLoaders.val, device: settings.device });
     }
     const checkpoint = path.join(out, MODEL_FILE);
-    const skipped = bad.length + datasets.train.skippedFiles.length + datasets.val.skippedFiles.length;
+    const skipped = bad.length + data.sources.reduce((n, d) => n + d.skippedFiles.length, 0);
     if (skipped) process.stderr.write(`${command}: skipped ${skipped} image(s) that cannot be decoded (each named above)\n`);
     if (flags.json) {
       const line = { bestValAcc: bestAcc, seconds: round(seconds, 2), checkpoint, ...(skipBad ? { skippedImages: skipped } : {}) };
@@ -267,13 +285,11 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       if (!flags["no-report"]) process.stdout.write(`Report: ${path.join(out, "report.html")}\n`);
     }
   };
-  // The one loss both training paths use.
-  const criterion = new CrossEntropyLoss({ labelSmoothing: settings.labelSmoothing });
   if (flags["cache-features"]) {
     if (mode !== "feature-extract") throw new UsageError("--cache-features is for feature-extract only");
     if (resumed) throw new UsageError("--cache-features runs cannot be resumed (they take seconds)");
     const started = Date.now();
-    const probeSets = { train: datasetWithValTransform(datasets.train.root), val: datasets.val };
+    const probeSets = { train: data.trainForFeatures, val: datasets.val };
     const cached = {
       train: await extractFeatures(model, probeSets.train, { numWorkers: workers, device: settings.device }),
       val: await extractFeatures(model, probeSets.val, { numWorkers: workers, device: settings.device }),
@@ -359,6 +375,19 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   }
 }
 
+/** --val-split, --labels and --class-weights, or the resumed run's; a resumed split cannot change. */
+function dataSettings(flags: { "val-split"?: string; labels?: string; "class-weights"?: string }, previous: RunSettings | undefined): Partial<RunSettings> {
+  const valSplit = flags["val-split"] === undefined ? previous?.valSplit : numberFlag(flags["val-split"], "val-split", 0, { min: 0, exclusiveMin: true });
+  if (valSplit !== undefined && valSplit >= 1) throw new UsageError(`--val-split expects a share below 1 (0.2 holds out 20% of each class), got "${flags["val-split"]}"`);
+  const labels = flags.labels === undefined ? previous?.labels : path.resolve(flags.labels);
+  if (flags.labels !== undefined && !fs.existsSync(flags.labels)) throw new UsageError(`--labels: ${flags.labels} does not exist`);
+  if (previous && (valSplit !== previous.valSplit || labels !== previous.labels)) {
+    throw new UsageError(`--val-split and --labels cannot change when resuming: the run was made with ${previous.labels ? `--labels ${previous.labels}` : "no --labels"} and ${previous.valSplit !== undefined ? `--val-split ${previous.valSplit}` : "no --val-split"}`);
+  }
+  const classWeights = flags["class-weights"] ?? previous?.classWeights;
+  return { ...(valSplit !== undefined ? { valSplit } : {}), ...(labels !== undefined ? { labels } : {}), ...(classWeights !== undefined ? { classWeights } : {}) };
+}
+
 function choiceFlag<T extends string>(value: string | undefined, name: string, choices: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (!choices.includes(value as T)) throw new UsageError(`--${name} expects one of ${choices.join(", ")}, got "${value}"`);
@@ -397,6 +426,7 @@ function header(h: HeaderInfo): string {
     ["training", `${s.epochs} epochs, batch ${s.batchSize}, ${describeRecipe(s as RunSettings & RecipeSettings)}`],
     // Only when it differs from the tutorial's crop and flip.
     ...((s.augment && s.augment !== "tutorial") || s.randomErase || s.mixup || s.cutmix || s.labelSmoothing ? [["augment", describeAugment(s)] as [string, string]] : []),
+    ...(s.lossWeight ? [["loss", `CrossEntropyLoss(weight=[${s.lossWeight.map((w) => Number(w.toPrecision(4))).join(", ")}]) (--class-weights ${s.classWeights})`] as [string, string]] : []),
     ["out", h.out],
   ];
   return rows.map(([k, v]) => `${k.padEnd(9)}${v}`).join("\n") + "\n";
@@ -452,8 +482,9 @@ async function resumeFrom(command: string, dir: string) {
  * Decodes every image once before training and lists all that fail. Without
  * skipBad any failure stops the run; with it, the files to leave out.
  */
-async function verifyImages(command: string, sets: ImageFolder<unknown>[], workers: number, skipBad: boolean, lead: boolean): Promise<string[]> {
-  const files = sets.flatMap((d) => d.samples.map(([f]) => f));
+async function verifyImages(command: string, sets: LabelledImages<unknown>[], workers: number, skipBad: boolean, lead: boolean): Promise<string[]> {
+  // A split's train and val views list the same files: each is decoded once.
+  const files = [...new Set(sets.flatMap((d) => d.samples.map(([f]) => f)))];
   const bad = await checkImages(files, { concurrency: workers });
   if (lead) for (const b of bad) process.stderr.write(`${command}: ${b.file}: ${b.reason}\n`);
   if (bad.length === 0) return [];
@@ -490,7 +521,7 @@ function stripFlags(argv: string[], names: string[]): string[] {
  * shuffle, re-seeded every epoch), validation through disjoint shards so the
  * summed figures are those of the whole set.
  */
-function shardedLoaders(datasets: ReturnType<typeof tutorialData>["datasets"], world: World, batchSize: number, numWorkers: number, seed: number, startEpoch: number) {
+function shardedLoaders(datasets: { train: Dataset; val: Dataset }, world: World, batchSize: number, numWorkers: number, seed: number, startEpoch: number) {
   const trainSampler = new DistributedSampler(datasets.train.length, { numReplicas: world.size, rank: world.rank, shuffle: true, seed });
   const train = new DataLoader(datasets.train, { batchSize, sampler: trainSampler, numWorkers, seed: seed + world.rank });
   const val = new DataLoader(datasets.val, { batchSize, sampler: new ShardSampler(datasets.val.length, { numReplicas: world.size, rank: world.rank }), numWorkers });

@@ -1,20 +1,14 @@
 // torchvision's ImageFolder: classes are the sorted sub-folders of root, each
 // image file under a class folder is a sample labelled with its class index.
 import * as fs from "fs";
-import { checkInteger, checkOptions, checkString, invalid } from "../check";
+import { checkOptions, checkString, invalid } from "../check";
 import { RgbImage } from "../data/image";
-import { decodeImage } from "../data/decode";
-import { defaultGenerator, Generator } from "../random";
-import { Transform } from "../transforms/transform";
+import { LabelledImages, LabelledImagesOptions } from "./labelledImages";
 import { compareCodePoints, pyJoin, walkFiles } from "./walk";
 
 export const IMG_EXTENSIONS = [".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"] as const;
 
-export interface ImageFolderOptions<T = RgbImage> {
-  /** Applied to each decoded image; get() gives what it returns (without one, the RgbImage). */
-  transform?: Transform<RgbImage, T>;
-  /** "raise" (default): a file that cannot be decoded rejects get(). "skip": see ImageFolder.get. */
-  onError?: "raise" | "skip";
+export interface ImageFolderOptions<T = RgbImage> extends LabelledImagesOptions<T> {
   /** torchvision's is_valid_file: which files are samples, in place of the extension check. */
   isValidFile?: (path: string) => boolean;
 }
@@ -44,35 +38,21 @@ function isDir(p: string): boolean {
   }
 }
 
-/** `T`: what get() gives, the transform's output (a Tensor after ToTensor), or the decoded RgbImage without a transform. */
-export class ImageFolder<T = RgbImage> {
+/** torchvision's ImageFolder. `T`: what get() gives, the transform's output, or the decoded RgbImage without a transform. */
+export class ImageFolder<T = RgbImage> extends LabelledImages<T> {
   readonly root: string;
-  readonly classes: string[];
-  readonly classToIdx: Record<string, number>;
-  readonly samples: [string, number][];
-  readonly targets: number[];
-  readonly transform: Transform<RgbImage, T> | undefined;
-  readonly onError: "raise" | "skip";
-  private readonly broken = new Set<number>();
 
   constructor(root: string, options: ImageFolderOptions<T> = {}) {
-    const { transform, onError = "raise", isValidFile = hasImageExtension } = checkOptions(options, { transform: true, onError: true, isValidFile: true }, "ImageFolder");
-    this.root = checkString(root, "root");
-    if (transform !== undefined && (transform === null || typeof transform.forward !== "function")) {
-      throw invalid("transform (an object with forward())", "transform", transform);
-    }
-    if (onError !== "raise" && onError !== "skip") throw invalid('"raise" or "skip"', "onError", onError);
+    const { transform, onError, isValidFile = hasImageExtension } = checkOptions(options, { transform: true, onError: true, isValidFile: true }, "ImageFolder");
+    checkString(root, "root");
     if (typeof isValidFile !== "function") throw invalid("function (path) => boolean", "isValidFile", isValidFile);
-    this.transform = transform;
-    this.onError = onError;
-    this.classes = findClasses(root);
-    this.classToIdx = Object.fromEntries(this.classes.map((c, i) => [c, i]));
-    this.samples = [];
+    const classes = findClasses(root);
+    const samples: [string, number][] = [];
     const empty: string[] = [];
-    this.classes.forEach((cls, label) => {
+    classes.forEach((cls, label) => {
       const files = walkFiles(pyJoin(root, cls)).filter((f) => isValidFile(f));
       if (files.length === 0) empty.push(cls);
-      for (const file of files) this.samples.push([file, label]);
+      for (const file of files) samples.push([file, label]);
     });
     if (empty.length > 0) {
       throw Object.assign(
@@ -80,50 +60,11 @@ export class ImageFolder<T = RgbImage> {
         { code: "ENOENT" },
       );
     }
-    this.targets = this.samples.map(([, label]) => label);
-  }
-
-  get length(): number {
-    return this.samples.length;
-  }
-
-  /** With onError "skip": the files skipped so far, in sample order. */
-  get skippedFiles(): string[] {
-    return [...this.broken].sort((a, b) => a - b).map((i) => this.samples[i][0]);
-  }
-
-  /**
-   * The transformed image and label of sample i. With onError "skip", a file
-   * that cannot be decoded is reported once (console.warn) and remembered, and
-   * the next decodable sample in order (wrapping round) is returned instead,
-   * so that a batch keeps its size; if none can be decoded, get() rejects.
-   */
-  async get(i: number, options: { generator?: Generator } = {}): Promise<[T, number]> {
-    const { generator = defaultGenerator } = checkOptions(options, { generator: true }, "ImageFolder.get");
-    checkInteger(i, "index", 0);
-    if (i >= this.samples.length) throw new RangeError(`index ${i} is out of range for a dataset of ${this.samples.length} samples`);
-    for (let k = 0; k < this.samples.length; k++) {
-      const index = (i + k) % this.samples.length;
-      if (this.broken.has(index)) continue;
-      const [file, label] = this.samples[index];
-      let image;
-      try {
-        image = await decodeImage(file);
-      } catch (err) {
-        if (this.onError === "raise") throw err;
-        this.broken.add(index);
-        console.warn(`ImageFolder: skipping ${file}: ${(err as Error).message}`);
-        continue;
-      }
-      // Without a transform T is RgbImage (the class's default), so the image is what was promised.
-      return [this.transform ? await this.transform.forward(image, generator) : (image as T), label];
-    }
-    throw new Error(`ImageFolder: no sample in ${this.root} could be decoded`);
+    super(classes, samples, { transform, onError });
+    this.root = root;
   }
 
   toString(): string {
-    const lines = [`Dataset ImageFolder`, `    Number of datapoints: ${this.length}`, `    Root location: ${this.root}`];
-    if (this.transform) lines.push(`    StandardTransform`, `Transform: ${String(this.transform).split("\n").join("\n           ")}`);
-    return lines.join("\n");
+    return this.describe([]);
   }
 }

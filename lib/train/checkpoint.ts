@@ -41,6 +41,13 @@ export interface RunSettings {
   weights: string;
   seed: number;
   device: string;
+  /** --val-split: the share of each class held out (the split itself is split.csv). */
+  valSplit?: number;
+  /** --labels: the CSV of paths and labels, resolved. */
+  labels?: string;
+  /** --class-weights as given (auto, or W1,W2,...), and the loss weights it gave. */
+  classWeights?: string;
+  lossWeight?: number[];
 }
 
 export interface ModelMetadata {

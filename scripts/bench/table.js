@@ -91,6 +91,13 @@ function buildRows(r) {
       if (tr) add("malloc", `${side}: finetune train phase s, malloc env ${m.env === "unset" ? "unset" : "set"} vs not`, record(tr[side], "finetune", "train").seconds, record(m[side].train, "finetune", "train").seconds, "time");
     }
   }
+  if (r.backbones) {
+    const b = r.backbones;
+    rows.push({ section: "backbones", name: `(train step: forward, loss, backward, SGD; batch ${b.batch}, ${b.threads} threads, ${b.steps} steps after ${b.warmup} warm-up; images/s)`, python: null, ours: null, unit: "", ratio: null });
+    for (const row of b.rows) {
+      add("backbones", row.arch, row.python.trainImagesPerSecond, row.ours.trainImagesPerSecond, "rate", `load ${row.loadAverage.map((l) => l.toFixed(1)).join("-")}`);
+    }
+  }
   if (r.ddp) {
     const { single, two } = r.ddp;
     // Here "python" is our single process: the ratio is 1 process / 2 processes.
@@ -133,7 +140,8 @@ function formatTable(r) {
     out.push(line(body[i]));
   });
   const s = r.settings;
-  out.push("", `CPU: ${r.machine.cpuModel} (${r.machine.cpus} available to this process)`);
+  out.push("", `CPU: ${r.machine.cpuModel} (${r.machine.cpus} available to this process)${r.machine.cpuFlags ? `, flags ${r.machine.cpuFlags.join(" ")}` : ""}`);
+  out.push(`load average (1 min) at start ${r.machine.loadAverageAtStart[0].toFixed(2)}, at end ${r.machine.loadAverageAtEnd[0].toFixed(2)}`);
   out.push(`threads ${s.threads}, decode workers ${s.workers}${s.quick ? ", --quick (subsampled)" : ""}; ${s.weights}; ratio above 1: ours is faster (Python time / ours, or our rate / the reference's)`);
   return out.join("\n");
 }

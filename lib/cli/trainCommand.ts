@@ -46,6 +46,7 @@ const FLAGS = {
   resume: { type: "string", value: "DIR", help: "continue the run saved in DIR (its settings, unless given again)" },
   workers: { type: "string", value: "N", default: "the number of cores, at least 2", help: "images decoded at once" },
   seed: { type: "string", value: "N", default: "0", help: "seed for weights, shuffling and augmentation" },
+  "early-stop": { type: "string", value: "N", default: "off", help: "stop when the val accuracy has not beaten its best for N epochs (the best weights are kept)" },
   json: { type: "boolean", help: "print one JSON line per phase and one at the end, no progress bars" },
   "no-report": { type: "boolean", help: "skip the pictures and report.html" },
   "verify-images": { type: "boolean", help: "decode every image once before training; list every bad one and stop if any" },
@@ -119,6 +120,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     weights: flags.weights ?? previous?.weights ?? "imagenet",
     seed: intFlag(flags.seed, "seed", previous?.seed ?? 0, 0),
     device: flags.device ?? previous?.device ?? defaultDevice(),
+    earlyStop: intFlag(flags["early-stop"], "early-stop", previous?.earlyStop ?? 0, 0),
   };
   if (settings.warmupEpochs >= settings.epochs) throw new UsageError(`--warmup-epochs must be below --epochs (${settings.epochs}), got ${settings.warmupEpochs}`);
   deviceFlag(settings.device);
@@ -224,13 +226,13 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     const line = { epoch: r.epoch, phase: r.phase, loss: round(r.loss), acc: round(r.acc), seconds: round(r.seconds, 2), images: r.images };
     process.stdout.write(flags.json ? JSON.stringify(line) + "\n" : `epoch ${r.epoch + 1}/${settings.epochs} ${r.phase.padEnd(5)} loss ${r.loss.toFixed(4)} acc ${r.acc.toFixed(4)} (${r.seconds.toFixed(1)} s)\n`);
   };
-  const finish = async (bestAcc: number, history: EpochRecord[], started: number) => {
+  const finish = async (bestAcc: number, history: EpochRecord[], started: number, stoppedEarly?: { epoch: number }) => {
     const seconds = (Date.now() - started) / 1000;
     group?.dispose();
     if (!lead) return;
     if (!flags["no-report"]) {
       const { writeReport } = await import("../viz");
-      await writeReport({ outDir: out, settings: { ...meta.settings, bestValAcc: bestAcc }, history, classNames, model, valLoader: localLoaders.val, device: settings.device });
+      await writeReport({ outDir: out, settings: { ...meta.settings, bestValAcc: bestAcc, ...(stoppedEarly ? { stoppedEarlyAfterEpoch: stoppedEarly.epoch } : {}) }, history, classNames, model, valLoader: localLoaders.val, device: settings.device });
     }
     const checkpoint = path.join(out, MODEL_FILE);
     const skipped = bad.length + datasets.train.skippedFiles.length + datasets.val.skippedFiles.length;
@@ -283,6 +285,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       bestPath: lead ? path.join(out, MODEL_FILE) : undefined,
       bestMetadata: modelMetadata(meta),
       signal: controller.signal,
+      earlyStopping: settings.earlyStop ? { patience: settings.earlyStop } : undefined,
       resume: resumed
         ? { startEpoch: resumed.state.epoch + 1, bestAcc: resumed.state.bestAcc, bestWeights: resumed.best, history: resumed.state.history }
         : undefined,
@@ -307,7 +310,12 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
         valRecord = null;
       },
     });
-    await finish(result.bestAcc, result.history, started);
+    if (result.stoppedEarly && lead) {
+      const { epoch, epochsWithoutImprovement } = result.stoppedEarly;
+      const line = `stopped early after epoch ${epoch + 1} of ${settings.epochs}: no better val accuracy for ${epochsWithoutImprovement} epoch(s)`;
+      process.stdout.write(flags.json ? JSON.stringify({ stoppedEarly: { epoch, epochsWithoutImprovement } }) + "\n" : line + "\n");
+    }
+    await finish(result.bestAcc, result.history, started, result.stoppedEarly);
     return 0;
   } catch (err) {
     if (!(err instanceof TrainingInterrupted)) throw err;

@@ -32,6 +32,8 @@ export interface RunSettings {
   scheduler?: "step" | "cosine" | "onecycle";
   warmupEpochs?: number;
   weightDecay?: number;
+  /** --early-stop's patience in epochs; 0 or absent: off. */
+  earlyStop?: number;
   weights: string;
   seed: number;
   device: string;

@@ -58,13 +58,19 @@ export interface TrainOptions {
   schedulerStepsPer?: StepsPer;
   /** What ReduceLROnPlateau watches: the val loss (default, for mode "min") or the val accuracy (for mode "max"). */
   plateauMetric?: "valLoss" | "valAcc";
+  /**
+   * Stop once the val accuracy has not beaten the best for this many epochs in a
+   * row (Keras' and Lightning's patience); the best weights are restored as
+   * always. Counted from the history, so a resumed run keeps its count.
+   */
+  earlyStopping?: { patience: number };
   /** Continue a run: the epoch to start at, and what the earlier epochs gave. */
   resume?: { startEpoch: number; bestAcc: number; bestWeights: StateDict | null; history: EpochRecord[] };
 }
 
 const TRAIN_OPTIONS: Record<keyof TrainOptions, true> = {
   dataloaders: true, numEpochs: true, device: true, onEpoch: true, onBatch: true, onEpochEnd: true, bestPath: true, bestMetadata: true, signal: true, resume: true,
-  schedulerStepsPer: true, plateauMetric: true,
+  schedulerStepsPer: true, plateauMetric: true, earlyStopping: true,
 };
 
 export interface TrainState {
@@ -79,6 +85,8 @@ export interface TrainResult<M extends Module> {
   bestAcc: number;
   history: EpochRecord[];
   bestPath: string;
+  /** Set when earlyStopping ended the run: the last epoch trained, and the val accuracy's epochs without improvement. */
+  stoppedEarly?: { epoch: number; epochsWithoutImprovement: number };
 }
 
 export class TrainingInterrupted extends Error {
@@ -115,6 +123,7 @@ export async function trainModel<M extends Module>(
   if (!dataloaders || !dataloaders.train || !dataloaders.val) throw invalid("{ train, val } data loaders", "dataloaders", dataloaders);
   if (!Number.isInteger(numEpochs) || numEpochs < 1) throw invalid("positive integer", "numEpochs", numEpochs);
   const device = checkDevice(options.device ?? defaultDevice());
+  const patience = checkPatience(options.earlyStopping);
 
   const bestPath = options.bestPath ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), "torch-transfer-")), "best_model_params.safetensors");
   const { save } = await import("../serialization");
@@ -125,8 +134,15 @@ export async function trainModel<M extends Module>(
   const saveBest = () => save(bestWeights, bestPath, { ...options.bestMetadata, bestValAcc: String(bestAcc) }, { format: "safetensors" });
   if (!resume?.bestWeights) await saveBest();
 
+  let stoppedEarly: TrainResult<M>["stoppedEarly"];
+  const shouldStop = () => {
+    const stale = epochsWithoutImprovement(history);
+    if (patience === undefined || stale < patience) return false;
+    stoppedEarly = { epoch: history[history.length - 1].epoch, epochsWithoutImprovement: stale };
+    return true;
+  };
   try {
-    for (let epoch = resume?.startEpoch ?? 0; epoch < numEpochs; epoch++) {
+    for (let epoch = resume?.startEpoch ?? 0; epoch < numEpochs && !shouldStop(); epoch++) {
       for (const phase of ["train", "val"] as const) {
         const record = await runPhase(model, criterion, optimizer, dataloaders[phase], phase, epoch, device, onBatch, signal, history.length / 2, batchScheduler);
         if (phase === "train" && scheduler instanceof LRScheduler && !batchScheduler) scheduler.step();
@@ -146,7 +162,32 @@ export async function trainModel<M extends Module>(
   } finally {
     disposeStateDict(bestWeights);
   }
-  return { model, bestAcc, history, bestPath };
+  return { model, bestAcc, history, bestPath, ...(stoppedEarly ? { stoppedEarly } : {}) };
+}
+
+function checkPatience(option: TrainOptions["earlyStopping"]): number | undefined {
+  if (option === undefined) return undefined;
+  if (typeof option !== "object" || option === null) throw invalid("{ patience }", "earlyStopping", option);
+  checkOptions(option, { patience: true }, "earlyStopping");
+  if (!Number.isInteger(option.patience) || option.patience < 1) throw invalid("positive integer", "earlyStopping.patience", option.patience);
+  return option.patience;
+}
+
+/**
+ * Val epochs since the val accuracy last rose above its best so far, by the
+ * rule that keeps the best weights (strictly above; the best starts at 0).
+ */
+export function epochsWithoutImprovement(history: EpochRecord[]): number {
+  let best = 0;
+  let stale = 0;
+  for (const r of history) {
+    if (r.phase !== "val") continue;
+    if (r.acc > best) {
+      best = r.acc;
+      stale = 0;
+    } else stale++;
+  }
+  return stale;
 }
 
 async function runPhase(

@@ -23,3 +23,4 @@ export { loadClassifier, Classifier } from "./classifier";
 export type { Prediction, ClassifierOptions, LoadClassifierOptions } from "./classifier";
 export { dataTransforms, IMAGENET_MEAN, IMAGENET_STD } from "./train/tutorial";
 export * as distributed from "./distributed";
+export * as evaluation from "./evaluation";

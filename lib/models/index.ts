@@ -10,4 +10,5 @@ export type { ConvNeXtOptions } from "./convnext";
 export type { ModelOptions } from "./build";
 export { Weights } from "./weightsEnum";
 export type { WeightsEnum, AnyWeightsEnum, WeightsSpec } from "./weightsEnum";
-export { listModels, getModel, getModelWeights, getWeight, getHead, replaceHead } from "./registry";
+export { listModels, getModel, getModelWeights, getWeight, getHead, replaceHead, getFeatureStages } from "./registry";
+export type { FeatureStages } from "./registry";

@@ -13,19 +13,41 @@ import type { AnyWeightsEnum, Weights } from "./weightsEnum";
 interface Entry {
   build: (options?: ModelOptions) => Module | Promise<Module>;
   weights: AnyWeightsEnum;
+  /** Where the last convolutional stage ends and what follows it, for Grad-CAM. */
+  stages: FeatureStages;
 }
 
+/**
+ * A model as its forward runs it: the top-level children up to and including
+ * `features` (the last convolutional stage; ResNet's layer4, MobileNetV3's and
+ * ConvNeXt's features), then global average pooling, then the classifier
+ * `head` (flattened first where the model's forward flattens).
+ */
+export interface FeatureStages {
+  /** The model's class name (ResNet, MobileNetV3, ConvNeXt). */
+  kind: string;
+  features: string;
+  pool: string;
+  head: string;
+  flatten: boolean;
+}
+
+const RESNET: FeatureStages = { kind: "ResNet", features: "layer4", pool: "avgpool", head: "fc", flatten: true };
+const MOBILENET: FeatureStages = { kind: "MobileNetV3", features: "features", pool: "avgpool", head: "classifier", flatten: true };
+// ConvNeXt's classifier is Sequential(LayerNorm2d, Flatten, Linear): it flattens itself.
+const CONVNEXT: FeatureStages = { kind: "ConvNeXt", features: "features", pool: "avgpool", head: "classifier", flatten: false };
+
 const MODELS: Record<string, Entry> = {
-  resnet18: { build: resnet.resnet18, weights: resnet.ResNet18_Weights },
-  resnet34: { build: resnet.resnet34, weights: resnet.ResNet34_Weights },
-  resnet50: { build: resnet.resnet50, weights: resnet.ResNet50_Weights },
-  resnet101: { build: resnet.resnet101, weights: resnet.ResNet101_Weights },
-  resnet152: { build: resnet.resnet152, weights: resnet.ResNet152_Weights },
-  resnext50_32x4d: { build: resnet.resnext50_32x4d, weights: resnet.ResNeXt50_32X4D_Weights },
-  wide_resnet50_2: { build: resnet.wide_resnet50_2, weights: resnet.Wide_ResNet50_2_Weights },
-  mobilenet_v3_large: { build: mobilenetv3.mobilenet_v3_large, weights: mobilenetv3.MobileNet_V3_Large_Weights },
-  mobilenet_v3_small: { build: mobilenetv3.mobilenet_v3_small, weights: mobilenetv3.MobileNet_V3_Small_Weights },
-  convnext_tiny: { build: convnext.convnext_tiny, weights: convnext.ConvNeXt_Tiny_Weights },
+  resnet18: { build: resnet.resnet18, weights: resnet.ResNet18_Weights, stages: RESNET },
+  resnet34: { build: resnet.resnet34, weights: resnet.ResNet34_Weights, stages: RESNET },
+  resnet50: { build: resnet.resnet50, weights: resnet.ResNet50_Weights, stages: RESNET },
+  resnet101: { build: resnet.resnet101, weights: resnet.ResNet101_Weights, stages: RESNET },
+  resnet152: { build: resnet.resnet152, weights: resnet.ResNet152_Weights, stages: RESNET },
+  resnext50_32x4d: { build: resnet.resnext50_32x4d, weights: resnet.ResNeXt50_32X4D_Weights, stages: RESNET },
+  wide_resnet50_2: { build: resnet.wide_resnet50_2, weights: resnet.Wide_ResNet50_2_Weights, stages: RESNET },
+  mobilenet_v3_large: { build: mobilenetv3.mobilenet_v3_large, weights: mobilenetv3.MobileNet_V3_Large_Weights, stages: MOBILENET },
+  mobilenet_v3_small: { build: mobilenetv3.mobilenet_v3_small, weights: mobilenetv3.MobileNet_V3_Small_Weights, stages: MOBILENET },
+  convnext_tiny: { build: convnext.convnext_tiny, weights: convnext.ConvNeXt_Tiny_Weights, stages: CONVNEXT },
 };
 
 /** The registered architecture names, sorted (torchvision's list_models). */
@@ -48,6 +70,16 @@ export function getModel(name: string, options: ModelOptions = {}): Module | Pro
 /** The weights enum of an architecture (torchvision's get_model_weights). */
 export function getModelWeights(name: string): AnyWeightsEnum {
   return entry(name).weights;
+}
+
+/** The stages of an architecture, by name or by a model of it (see FeatureStages). */
+export function getFeatureStages(nameOrModel: string | Module): FeatureStages {
+  if (typeof nameOrModel === "string") return entry(nameOrModel).stages;
+  if (!(nameOrModel instanceof Module)) throw invalid("architecture name or Module", "model", nameOrModel);
+  const kind = nameOrModel.kind;
+  const found = Object.values(MODELS).find((e) => e.stages.kind === kind);
+  if (!found) throw new TypeError(`Expected a whole model of a registered architecture (${[...new Set(Object.values(MODELS).map((e) => e.stages.kind))].join(", ")}) but received a ${kind}`);
+  return found.stages;
 }
 
 /** The weights enum member a name gives for an architecture ("IMAGENET1K_V2", "DEFAULT"), or undefined. */

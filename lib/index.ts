@@ -16,6 +16,8 @@ export * as models from "./models";
 export * as nn from "./nn";
 export * as optim from "./optim";
 export { trainModel, evaluate, TrainingInterrupted, cloneStateDict } from "./train";
+export { lrFind } from "./train/lrFind";
+export type { LrFindOptions, LrFindResult } from "./train/lrFind";
 export type { EpochRecord, TrainOptions, TrainResult, TrainState, BatchSource, Phase } from "./train";
 export * as utils from "./viz";
 export { visualizeModel, writeReport } from "./viz";

@@ -18,7 +18,7 @@ export * as optim from "./optim";
 export { trainModel, evaluate, TrainingInterrupted, cloneStateDict } from "./train";
 export { lrFind } from "./train/lrFind";
 export type { LrFindOptions, LrFindResult } from "./train/lrFind";
-export type { EpochRecord, TrainOptions, TrainResult, TrainState, BatchSource, Phase } from "./train";
+export type { EpochRecord, TrainOptions, TrainResult, TrainState, BatchSource, Phase, OptimizerSwap } from "./train";
 export * as utils from "./viz";
 export { visualizeModel, writeReport } from "./viz";
 export { loadClassifier, Classifier } from "./classifier";

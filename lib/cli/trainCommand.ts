@@ -19,6 +19,8 @@ import { DataLoader } from "../data/dataLoader";
 import { hasImageExtension, ImageFolder } from "../datasets/imageFolder";
 import { DistributedSampler, ShardSampler } from "../distributed/sampler";
 import { datasetWithValTransform, Mode, tutorialData, tutorialModel } from "../train/tutorial";
+import { fineTunePhase, phaseOf } from "../train/fineTune";
+import { checkFreezeFlags } from "./fineTuneFlags";
 import { defaultWeightDecay, describeRecipe, OPTIMIZERS, RecipeSettings, recipeOptimizer, recipeScheduler, SCHEDULERS } from "../train/recipe";
 import { getHead, getModelWeights, listModels } from "../models/registry";
 import { phaseProgress, PhaseProgress } from "./progress";
@@ -46,6 +48,8 @@ const FLAGS = {
   resume: { type: "string", value: "DIR", help: "continue the run saved in DIR (its settings, unless given again)" },
   workers: { type: "string", value: "N", default: "the number of cores, at least 2", help: "images decoded at once" },
   seed: { type: "string", value: "N", default: "0", help: "seed for weights, shuffling and augmentation" },
+  "freeze-epochs": { type: "string", value: "N", default: "0", help: "finetune: train the head (and BatchNorm) alone for N epochs first, then everything at half the lr, as fastai's fine_tune" },
+  "backbone-lr-mult": { type: "string", value: "X", default: "0.01", help: "with --freeze-epochs: the backbone's lr after unfreezing, as a multiple of the head's (fastai's 1/lr_mult)" },
   "early-stop": { type: "string", value: "N", default: "off", help: "stop when the val accuracy has not beaten its best for N epochs (the best weights are kept)" },
   json: { type: "boolean", help: "print one JSON line per phase and one at the end, no progress bars" },
   "no-report": { type: "boolean", help: "skip the pictures and report.html" },
@@ -121,7 +125,10 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     seed: intFlag(flags.seed, "seed", previous?.seed ?? 0, 0),
     device: flags.device ?? previous?.device ?? defaultDevice(),
     earlyStop: intFlag(flags["early-stop"], "early-stop", previous?.earlyStop ?? 0, 0),
+    freezeEpochs: intFlag(flags["freeze-epochs"], "freeze-epochs", previous?.freezeEpochs ?? 0, 0),
+    backboneLrMult: numberFlag(flags["backbone-lr-mult"], "backbone-lr-mult", previous?.backboneLrMult ?? 0.01, { min: 0, exclusiveMin: true }),
   };
+  checkFreezeFlags(settings, mode);
   if (settings.warmupEpochs >= settings.epochs) throw new UsageError(`--warmup-epochs must be below --epochs (${settings.epochs}), got ${settings.warmupEpochs}`);
   deviceFlag(settings.device);
   const workers = intFlag(flags.workers, "workers", Math.max(2, require("os").availableParallelism()));
@@ -193,15 +200,24 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   const { model, trainable } = await tutorialModel(mode, classNames.length, resumed ? null : weights, settings.arch);
   const dataloaders = world ? shardedLoaders(datasets, world, settings.batchSize, workers, settings.seed, resumed ? resumed.state.epoch + 1 : 0) : localLoaders;
   model.to(settings.device);
-  const optimizer = recipeOptimizer(settings, trainable);
-  const scheduler = recipeScheduler(settings, optimizer, dataloaders.train.length);
+  if (world && settings.freezeEpochs) throw new UsageError("--freeze-epochs runs in one process; drop --nproc-per-node");
+  const startEpoch = resumed ? resumed.state.epoch + 1 : 0;
+  let optimizer = recipeOptimizer(settings, trainable);
+  let scheduler = recipeScheduler(settings, optimizer, dataloaders.train.length);
+  // --freeze-epochs: each phase its own optimizer and schedule (lib/train/fineTune.ts).
+  const phaseAt = (epoch: number) => fineTunePhase(settings, model, phaseOf(settings, epoch), dataloaders.train.length);
+  if (settings.freezeEpochs) ({ optimizer, scheduler } = phaseAt(startEpoch));
+  // A checkpoint from the other phase holds the other phase's optimizer: the new phase starts afresh.
+  const samePhase = !settings.freezeEpochs || !resumed || phaseOf(settings, resumed.state.epoch) === phaseOf(settings, startEpoch);
   // One process: the loaders' generators go into the checkpoint. Data-parallel
   // ranks reseed theirs each epoch instead (see shardedLoaders), since only rank 0 writes.
   const rngLoaders = world ? {} : localLoaders;
   if (resumed) {
     model.loadStateDict(resumed.model);
-    optimizer.loadStateDict(checkpointOptimizerState(resumed, optimizer));
-    scheduler.loadStateDict(resumed.state.scheduler as LRSchedulerState);
+    if (samePhase) {
+      optimizer.loadStateDict(checkpointOptimizerState(resumed, optimizer));
+      scheduler.loadStateDict(resumed.state.scheduler as LRSchedulerState);
+    }
     if (resumed.state.rng) restoreRng(resumed.state.rng, rngLoaders);
   }
 
@@ -286,6 +302,11 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       bestMetadata: modelMetadata(meta),
       signal: controller.signal,
       earlyStopping: settings.earlyStop ? { patience: settings.earlyStop } : undefined,
+      beforeEpoch: (epoch) => {
+        if (!settings.freezeEpochs || epoch !== settings.freezeEpochs || epoch === startEpoch) return;
+        ({ optimizer, scheduler } = phaseAt(epoch));
+        return { optimizer, scheduler };
+      },
       resume: resumed
         ? { startEpoch: resumed.state.epoch + 1, bestAcc: resumed.state.bestAcc, bestWeights: resumed.best, history: resumed.state.history }
         : undefined,

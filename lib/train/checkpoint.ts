@@ -34,6 +34,9 @@ export interface RunSettings {
   weightDecay?: number;
   /** --early-stop's patience in epochs; 0 or absent: off. */
   earlyStop?: number;
+  /** --freeze-epochs and --backbone-lr-mult (fastai's fine_tune); 0 or absent: off. */
+  freezeEpochs?: number;
+  backboneLrMult?: number;
   weights: string;
   seed: number;
   device: string;

@@ -182,7 +182,7 @@ describe("ProcessGroup", () => {
     await pg.allReduce([t]);
     await pg.broadcast([t], 0);
     await pg.barrier();
-    expect(Array.from(await t.data())).toEqual([1, 2, 3]);
+    expect(Array.from((await t.data()) as Float32Array)).toEqual([1, 2, 3]);
     pg.dispose();
     expect(pg.isDisposed).toBe(true);
     await expect(pg.allReduce([t])).rejects.toThrow("rank 0 of 1");

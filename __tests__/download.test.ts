@@ -24,6 +24,7 @@ beforeAll(async () => {
     "/broken": { status: 500 },
     "/cut.bin": { cut: payload },
     "/models/resnet18-f37072fd.pth": { body: payload },
+    "/models/efficientnet_b1_rwightman-533bc792.pth": { body: payload },
   });
 });
 afterAll(() => server.close());
@@ -116,6 +117,44 @@ describe("resolveWeights", () => {
       expect(await fetchWeightsMain(["--bogus"])).toBe(2);
     } finally {
       spy.mockRestore();
+    }
+  });
+
+  test("fetch-weights --arch/--weights downloads that weights file and checks its hash against the name's", async () => {
+    process.env.TORCH_TRANSFER_WEIGHTS_URL = server.url("/models");
+    const errors: string[] = [];
+    const spy = jest.spyOn(process.stderr, "write").mockImplementation((s) => (errors.push(String(s)), true));
+    try {
+      // The served bytes are not torchvision's, so the 533bc792 check must refuse them; the URL shows which file was fetched.
+      expect(await fetchWeightsMain(["--arch", "efficientnet_b1", "--weights", "IMAGENET1K_V1", "--dir", dir])).toBe(1);
+      expect(errors.join("")).toContain(`cannot download ${server.url("/models/efficientnet_b1_rwightman-533bc792.pth")}: SHA-256 mismatch, expected a hash starting with 533bc792`);
+      expect(files()).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test("fetch-weights prints the cached file of the architecture's DEFAULT, and names unknown architectures and weights", async () => {
+    fs.writeFileSync(path.join(dir, "efficientnet_b1-c27df63c.pth"), "cached");
+    fs.writeFileSync(path.join(dir, "resnet18-f37072fd.pth"), "cached");
+    const out: string[] = [];
+    const errors: string[] = [];
+    const outSpy = jest.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true));
+    const errSpy = jest.spyOn(process.stderr, "write").mockImplementation((s) => (errors.push(String(s)), true));
+    try {
+      expect(await fetchWeightsMain(["--arch", "efficientnet_b1", "--dir", dir])).toBe(0);  // DEFAULT is IMAGENET1K_V2
+      expect(await fetchWeightsMain(["--dir", dir])).toBe(0);  // ResNet-18's, as before
+      expect(out).toEqual([`${path.join(dir, "efficientnet_b1-c27df63c.pth")}\n`, `${path.join(dir, "resnet18-f37072fd.pth")}\n`]);
+      expect(await fetchWeightsMain(["--arch", "resnet19", "--dir", dir])).toBe(2);
+      expect(await fetchWeightsMain(["--arch", "vit_b_16", "--weights", "IMAGENET1K_V2", "--dir", dir])).toBe(2);
+      expect(await fetchWeightsMain(["--arch", "vit_b_16", "--weights", "members", "--dir", dir])).toBe(2);
+      const text = errors.join("");
+      expect(text).toMatch(/--arch: unknown architecture resnet19 \(one of .*efficientnet_b0.*vit_b_16/);
+      expect(text).toContain("--weights: vit_b_16 has no IMAGENET1K_V2 weights (it has DEFAULT, IMAGENET1K_V1, IMAGENET1K_SWAG_E2E_V1, IMAGENET1K_SWAG_LINEAR_V1)");
+      expect(text).toContain("--weights: vit_b_16 has no members weights");
+    } finally {
+      outSpy.mockRestore();
+      errSpy.mockRestore();
     }
   });
 });

@@ -1,4 +1,4 @@
-// The ResNet and MobileNetV3 families against torchvision itself, computed at test time: module
+// Every registered architecture against torchvision itself, computed at test time: module
 // tree, state-dict keys, parameter counts, logits in eval and train mode, and
 // the weights enums' facts.
 import * as fs from "fs";
@@ -16,7 +16,7 @@ const RELATIVE_TOLERANCE = 1e-4;
 
 const ARCHS = [
   "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2", "mobilenet_v3_large", "mobilenet_v3_small",
-  "convnext_tiny",
+  "convnext_tiny", "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "vit_b_16",
 ] as const;
 // Models with dropout or stochastic depth: train-mode logits are compared with
 // both set to 0 on both sides, which leaves what train mode changes in BatchNorm
@@ -25,11 +25,21 @@ const RANDOM_IN_TRAINING: Record<string, Record<string, number>> = {
   mobilenet_v3_large: { dropout: 0 },
   mobilenet_v3_small: { dropout: 0 },
   convnext_tiny: { stochasticDepthProb: 0 },
+  efficientnet_b0: { dropout: 0, stochasticDepthProb: 0 },
+  efficientnet_b1: { dropout: 0, stochasticDepthProb: 0 },
+  efficientnet_b2: { dropout: 0, stochasticDepthProb: 0 },
+  efficientnet_b3: { dropout: 0, stochasticDepthProb: 0 },
 };
-const options = (arch: string) => ({ numClasses: 10, ...RANDOM_IN_TRAINING[arch] });
+// The ViT runs at 32x32 (4 patches and the class token) to stay fast; its
+// blocks are the same at any size, only the position embedding is shorter.
+const SMALL: Record<string, Record<string, number>> = { vit_b_16: { imageSize: 32 } };
+const options = (arch: string) => ({ numClasses: 10, ...RANDOM_IN_TRAINING[arch], ...SMALL[arch] });
 
 let dir: string;
-let facts: Record<string, { keys: string[]; modules: [string, string][]; numParams: number; weights: Record<string, { url: string; crop: number; resize: number; numParams: number }>; default: string }>;
+let facts: Record<string, {
+  keys: string[]; modules: [string, string][]; numParams: number; default: string;
+  weights: Record<string, { url: string; crop: number; resize: number; interpolation: string; numParams: number }>;
+}>;
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "tt-zoo-"));
@@ -43,7 +53,14 @@ facts = {}
 for i, name in enumerate(sys.argv[2:]):
     torch.manual_seed(i)
     extra = {"dropout": 0.0} if name.startswith("mobilenet") else {"stochastic_depth_prob": 0.0} if name.startswith("convnext") else {}
+    if name.startswith("efficientnet"):  # 0.14's builders fix the dropout; it is set on the module below
+        extra = {"stochastic_depth_prob": 0.0}
+    size = 32 if name.startswith("vit") else 64
+    if name.startswith("vit"):
+        extra = {"image_size": size}
     m = get_model(name, num_classes=10, **extra)
+    if name.startswith("efficientnet"):
+        m.classifier[0].p = 0.0
     with torch.no_grad():
         for mod in m.modules():
             if isinstance(mod, torch.nn.BatchNorm2d):
@@ -57,7 +74,7 @@ for i, name in enumerate(sys.argv[2:]):
             if n.endswith("layer_scale"):  # 1e-6 would hide every ConvNeXt block
                 p.uniform_(0.5, 1.0)
     write_raw(folder, name + "-weights", m.state_dict())
-    x = torch.randn(2, 3, 64, 64)
+    x = torch.randn(2, 3, size, size)
     m.eval()
     with torch.no_grad():
         e = m(x)
@@ -70,7 +87,7 @@ for i, name in enumerate(sys.argv[2:]):
         "keys": list(m.state_dict().keys()),
         "modules": [[n, type(mod).__name__] for n, mod in m.named_modules()],
         "numParams": sum(p.numel() for p in get_model(name).parameters()),
-        "weights": {w.name: {"url": w.url, "crop": w.transforms().crop_size[0], "resize": w.transforms().resize_size[0], "numParams": w.meta["num_params"]} for w in enum},
+        "weights": {w.name: {"url": w.url, "crop": w.transforms().crop_size[0], "resize": w.transforms().resize_size[0], "interpolation": w.transforms().interpolation.value, "numParams": w.meta["num_params"]} for w in enum},
         "default": enum.DEFAULT.name,
     }
 print(json.dumps(facts))
@@ -117,9 +134,9 @@ describe.each(ARCHS)("%s", (arch) => {
     for (const w of weights.members()) {
       expect(w.url).toBe(expected[w.name].url);
       expect(w.url).toContain(`-${w.sha256Prefix}.`);
-      expect([w.resizeSize, w.cropSize]).toEqual([expected[w.name].resize, expected[w.name].crop]);
+      expect([w.resizeSize, w.cropSize, w.interpolation]).toEqual([expected[w.name].resize, expected[w.name].crop, expected[w.name].interpolation]);
       expect(w.meta.numParams).toBe(expected[w.name].numParams);
-      expect(w.transforms().toString()).toContain(`Resize(size=${expected[w.name].resize}`);
+      expect(w.transforms().toString()).toContain(`Resize(size=${expected[w.name].resize}, interpolation=${expected[w.name].interpolation}`);
     }
     expect(weights.DEFAULT.name).toBe(facts[arch].default);
   });

@@ -87,7 +87,7 @@ if (!asRoot && process.env.CI) {
   });
 
   test("a 2-node run without GLOO_SOCKET_IFNAME trains; rank 0 alone reports and writes", async () => {
-    const env = { ...process.env, FORCE_COLOR: "0" };
+    const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: "0" };
     delete env.GLOO_SOCKET_IFNAME;
     const children: ReturnType<typeof spawn>[] = [];
     const node = (rank: number) =>

@@ -4,8 +4,10 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tt from "../lib";
 import { addon } from "../lib/native";
-import { createServer, Server } from "../lib/serve/app";
 import { DATA, saveServeModel, until } from "./helpers/serveModel";
+// From the package entry, as a service that embeds the server imports it.
+const { createServer } = tt;
+type Server = tt.Server;
 
 let dir: string;
 let checkpoint: string;
@@ -35,7 +37,10 @@ async function start(options: Parameters<typeof createServer>[1] = {}, model = c
   return { server, url };
 }
 
-const post = (url: string, body: BodyInit, type?: string) =>
+/** The `error` field of a JSON error answer. */
+const errorOf = async (response: Response): Promise<string> => ((await response.json()) as { error: string }).error;
+
+const post = (url: string, body: NonNullable<RequestInit["body"]>, type?: string) =>
   fetch(`${url}/v1/classify`, { method: "POST", body, headers: type === undefined ? {} : { "content-type": type } });
 
 describe("POST /v1/classify", () => {
@@ -76,14 +81,14 @@ describe("POST /v1/classify", () => {
   test.each(["0", "1.5", "two"])("?topk=%s is answered 400 naming topk", async (topk) => {
     const response = await fetch(`${url}/v1/classify?topk=${topk}`, { method: "POST", body: jpeg, headers: { "content-type": "image/jpeg" } });
     expect(response.status).toBe(400);
-    expect((await response.json()).error).toMatch(/topk/);
+    expect(await errorOf(response)).toMatch(/topk/);
   });
 
   test("a body that is not an image type is answered 415 saying what is expected", async () => {
     for (const [body, type] of [["hello", "text/plain"], ['{"image": 1}', "application/json"]]) {
       const response = await post(url, body, type);
       expect(response.status).toBe(415);
-      expect((await response.json()).error).toBe(`expected an image (Content-Type image/* or application/octet-stream) or multipart/form-data with a file field "image", got Content-Type ${type}`);
+      expect(await errorOf(response)).toBe(`expected an image (Content-Type image/* or application/octet-stream) or multipart/form-data with a file field "image", got Content-Type ${type}`);
     }
   });
 
@@ -92,36 +97,36 @@ describe("POST /v1/classify", () => {
     form.append("image", new Blob(["hello"], { type: "text/plain" }), "notes.txt");
     const response = await post(url, form);
     expect(response.status).toBe(415);
-    expect((await response.json()).error).toMatch(/field "image" has Content-Type text\/plain/);
+    expect(await errorOf(response)).toMatch(/field "image" has Content-Type text\/plain/);
   });
 
   test("image bytes that do not decode are answered 400 with the decoder's reason", async () => {
     const response = await post(url, Buffer.from("not a picture at all"), "image/png");
     expect(response.status).toBe(400);
-    expect((await response.json()).error).toMatch(/^Could not decode image bytes: .+/);
+    expect(await errorOf(response)).toMatch(/^Could not decode image bytes: .+/);
     const truncated = await post(url, jpeg.subarray(0, 600), "image/jpeg");
     expect(truncated.status).toBe(400);
-    expect((await truncated.json()).error).toMatch(/^Could not decode image bytes/);
+    expect(await errorOf(truncated)).toMatch(/^Could not decode image bytes/);
   });
 
   test("a multipart body that does not parse is answered 400 saying so", async () => {
     const noBoundary = await post(url, "garbage", "multipart/form-data");
     expect(noBoundary.status).toBe(400);
-    expect((await noBoundary.json()).error).toBe("malformed multipart body: Multipart: Boundary not found");
+    expect(await errorOf(noBoundary)).toBe("malformed multipart body: Multipart: Boundary not found");
     const noParts = await post(url, "--xyz--\r\n", "multipart/form-data; boundary=xyz");
     expect(noParts.status).toBe(400);
-    expect((await noParts.json()).error).toMatch(/without a file/);
+    expect(await errorOf(noParts)).toMatch(/without a file/);
   });
 
   test("an empty body, or a multipart file in another field, is answered 400 saying where the image goes", async () => {
     const empty = await post(url, Buffer.alloc(0), "image/jpeg");
     expect(empty.status).toBe(400);
-    expect((await empty.json()).error).toMatch(/empty body/);
+    expect(await errorOf(empty)).toMatch(/empty body/);
     const form = new FormData();
     form.append("photo", new Blob([jpeg], { type: "image/jpeg" }), "ant.jpg");
     const wrongField = await post(url, form);
     expect(wrongField.status).toBe(400);
-    expect((await wrongField.json()).error).toMatch(/field "photo".*named "image"/);
+    expect(await errorOf(wrongField)).toMatch(/field "photo".*named "image"/);
   });
 });
 
@@ -130,12 +135,12 @@ describe("limits", () => {
     const { url } = await start({ maxBodyBytes: jpeg.length - 1 });
     const raw = await post(url, jpeg, "image/jpeg");
     expect(raw.status).toBe(413);
-    expect((await raw.json()).error).toBe(`request body over the limit of ${jpeg.length - 1} bytes (--max-body-bytes)`);
+    expect(await errorOf(raw)).toBe(`request body over the limit of ${jpeg.length - 1} bytes (--max-body-bytes)`);
     const form = new FormData();
     form.append("image", new Blob([jpeg], { type: "image/jpeg" }), "ant.jpg");
     const multi = await post(url, form);
     expect(multi.status).toBe(413);
-    expect((await multi.json()).error).toMatch(/over the limit/);
+    expect(await errorOf(multi)).toMatch(/over the limit/);
     // exactly at the limit is fine
     const { url: exact } = await start({ maxBodyBytes: jpeg.length });
     expect((await post(exact, jpeg, "image/jpeg")).status).toBe(200);
@@ -151,7 +156,7 @@ describe("limits", () => {
       const refused = await post(url, jpeg, "image/jpeg");
       expect(refused.status).toBe(503);
       expect(refused.headers.get("retry-after")).toBe("1");
-      expect((await refused.json()).error).toMatch(/queue .* is full/);
+      expect(await errorOf(refused)).toMatch(/queue .* is full/);
       expect(server.inFlight()).toBe(2);
     } finally {
       release();
@@ -171,7 +176,7 @@ describe("limits", () => {
       const late = await post(url, jpeg, "image/jpeg");
       expect(late.status).toBe(503);
       expect(late.headers.get("retry-after")).toBe("1");
-      expect((await late.json()).error).toBe("no answer within 50 ms (--timeout-ms): the model is busy; retry later");
+      expect(await errorOf(late)).toBe("no answer within 50 ms (--timeout-ms): the model is busy; retry later");
       expect(server.inFlight()).toBe(1);
       expect((await post(url, jpeg, "image/jpeg")).status).toBe(503); // its slot is still taken
     } finally {

@@ -51,7 +51,7 @@ test("picking an image shows classify()'s top-k as bars, asking nothing of any o
     const rows = await page.$$eval("#results .prediction", (items) => items.map((li) => ({
       label: li.querySelector(".label")?.textContent,
       shown: li.querySelector(".probability")?.textContent,
-      width: (li.querySelector(".bar") as HTMLElement).style.width,
+      width: (li.querySelector(".bar") as unknown as { style: { width: string } }).style.width,
     })));
     expect(rows[0].label).toBe(expected[0].label);
     expect(rows.map((r) => r.label)).toEqual(expected.map((p) => p.label));

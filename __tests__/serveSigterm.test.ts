@@ -49,7 +49,7 @@ test("SIGTERM: new connections refused, the request in flight answered, exit sta
     child.stdin.write("hold\n");
     await until(() => stdout.includes("held\n"));
     const inFlight = fetch(`${url[1]}/v1/classify`, { method: "POST", body: image, headers: { "content-type": "image/jpeg" } });
-    await until(async () => (await (await fetch(`${url[1]}/healthz`)).json()).inFlight === 1);
+    await until(async () => ((await (await fetch(`${url[1]}/healthz`)).json()) as { inFlight: number }).inFlight === 1);
 
     child.kill("SIGTERM");
     await until(() => stdout.includes("stopped accepting"));

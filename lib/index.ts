@@ -23,6 +23,8 @@ export * as utils from "./viz";
 export { visualizeModel, writeReport } from "./viz";
 export { loadClassifier, Classifier } from "./classifier";
 export type { Prediction, ClassifierOptions, LoadClassifierOptions } from "./classifier";
+export { createServer } from "./serve/app";
+export type { ServeOptions, Server } from "./serve/app";
 export { dataTransforms, IMAGENET_MEAN, IMAGENET_STD } from "./train/tutorial";
 export * as distributed from "./distributed";
 export * as evaluation from "./evaluation";

@@ -88,7 +88,7 @@ export interface Addon {
   crossEntropy(input: NativeTensor, target: NativeTensor, gradEnabled: boolean, options?: NativeLossOptions): Promise<NativeTensor>;
   /** crop: the input box to resize; window: the output box to compute; both [top, left, height, width]. */
   resizeImage(pixels: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number,
-    crop?: number[] | null, window?: number[] | null): Promise<Uint8Array>;
+    crop?: number[] | null, window?: number[] | null, interpolation?: "bilinear" | "bicubic"): Promise<Uint8Array>;
   imageToTensor(pixels: Uint8Array, height: number, width: number, channels: number, mean?: number[], std?: number[]): NativeTensor;
   /** null: not a JPEG, a CMYK/YCCK one, or a build without libjpeg. */
   decodeJpeg(source: string | Uint8Array): Promise<{ data: Uint8Array; width: number; height: number } | null>;

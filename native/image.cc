@@ -86,14 +86,16 @@ namespace {
 // alive until OnOK, and the AsyncWorker is deleted on the JavaScript thread.
 class ResizeWorker : public Napi::AsyncWorker {
  public:
-  ResizeWorker(Napi::Env env, Napi::Uint8Array pixels, PixelView view, int outHeight, int outWidth, Window window)
+  ResizeWorker(Napi::Env env, Napi::Uint8Array pixels, PixelView view, int outHeight, int outWidth, Window window,
+               Interpolation interpolation)
       : Napi::AsyncWorker(env, "torch-transfer:resize"),
         deferred_(Napi::Promise::Deferred::New(env)),
         pixels_(Napi::Persistent(pixels)),
         view_(view),
         outHeight_(outHeight),
         outWidth_(outWidth),
-        window_(window) {}
+        window_(window),
+        interpolation_(interpolation) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
@@ -101,7 +103,7 @@ class ResizeWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       out_ = PixelBuffer::Allocate(static_cast<size_t>(window_.height) * window_.width * view_.channels);
-      ResizeBilinear(view_, outHeight_, outWidth_, window_, out_.data.get());
+      Resize(view_, outHeight_, outWidth_, window_, out_.data.get(), interpolation_);
     } catch (const std::exception& e) {
       SetError(std::string("resizeImage: ") + e.what());
     }
@@ -115,6 +117,7 @@ class ResizeWorker : public Napi::AsyncWorker {
   PixelView view_;
   int outHeight_, outWidth_;
   Window window_;
+  Interpolation interpolation_;
   PixelBuffer out_;
 };
 
@@ -184,9 +187,15 @@ Napi::Value ResizeImage(const Napi::CallbackInfo& info) {
   if (ReadBox(info[7], "window", window) && !BoxInside(window, oh, ow)) {
     throw Napi::RangeError::New(env, "resizeImage: window outside the " + std::to_string(oh) + "x" + std::to_string(ow) + " output");
   }
+  Interpolation interpolation = Interpolation::kBilinear;
+  if (!info[8].IsUndefined() && !info[8].IsNull()) {
+    const std::string name = info[8].IsString() ? info[8].As<Napi::String>().Utf8Value() : "";
+    if (name == "bicubic") interpolation = Interpolation::kBicubic;
+    else if (name != "bilinear") throw TypeError(env, "Expected \"bilinear\" or \"bicubic\" for interpolation");
+  }
   PixelView view{pixels.Data() + (crop[0] * w + crop[1]) * c, static_cast<int>(crop[2]), static_cast<int>(crop[3]), static_cast<int>(c), w * c};
   Window win{static_cast<int>(window[0]), static_cast<int>(window[1]), static_cast<int>(window[2]), static_cast<int>(window[3])};
-  auto* worker = new ResizeWorker(env, pixels, view, static_cast<int>(oh), static_cast<int>(ow), win);
+  auto* worker = new ResizeWorker(env, pixels, view, static_cast<int>(oh), static_cast<int>(ow), win, interpolation);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

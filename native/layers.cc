@@ -1,5 +1,6 @@
 #include "layers.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace tt {
@@ -25,6 +26,22 @@ ModulePtr Layer::Slot(const std::string& name) const {
     if (slot.first == name) return slot.second;
   }
   throw std::runtime_error(this->name() + " has no child named '" + name + "'");
+}
+
+torch::Tensor StochasticDepth::forward(const torch::Tensor& x) {
+  if (!is_training() || p == 0) return x;
+  const double survival = 1.0 - p;
+  std::vector<int64_t> shape(x.dim(), 1);
+  shape[0] = x.size(0);
+  torch::Tensor noise = torch::empty(shape, x.options()).bernoulli_(survival);
+  if (survival > 0) noise.div_(survival);
+  return x * noise;
+}
+
+int64_t MakeDivisible(double v, int64_t divisor) {
+  int64_t out = std::max<int64_t>(divisor, static_cast<int64_t>(v + divisor / 2.0) / divisor * divisor);
+  if (out < 0.9 * v) out += divisor;
+  return out;
 }
 
 Seq::Seq(std::vector<ModulePtr> modules, std::string kind) : Seq(std::move(kind)) {

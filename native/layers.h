@@ -66,6 +66,17 @@ struct Fn : Layer {
   std::function<torch::Tensor(const torch::Tensor&)> fn_;
 };
 
+// ops.StochasticDepth(p, "row"): in training, each sample's residual branch is
+// dropped with probability p and the survivors scaled by 1 / (1 - p); the identity in eval.
+struct StochasticDepth : Layer {
+  explicit StochasticDepth(double p) : Layer("StochasticDepth"), p(p) {}
+  torch::Tensor forward(const torch::Tensor& x) override;
+  double p;
+};
+
+// torchvision's _make_divisible(v, divisor): the nearest multiple of divisor, never more than 10% down.
+int64_t MakeDivisible(double v, int64_t divisor = 8);
+
 // Runs any module of the tree: ours, or one of the libtorch modules torchvision's trees use.
 torch::Tensor Apply(torch::nn::Module& module, const torch::Tensor& x);
 

@@ -21,6 +21,11 @@ const std::map<std::string, ArchBuilder>& Table() {
       {"mobilenet_v3_large", MobileNetV3Large},
       {"mobilenet_v3_small", MobileNetV3Small},
       {"convnext_tiny", ConvNeXtTiny},
+      {"efficientnet_b0", EfficientNetB0},
+      {"efficientnet_b1", EfficientNetB1},
+      {"efficientnet_b2", EfficientNetB2},
+      {"efficientnet_b3", EfficientNetB3},
+      {"vit_b_16", VitB16},
   };
   return table;
 }

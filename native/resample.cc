@@ -18,6 +18,25 @@ double BilinearFilter(double x) {
   return x < 1.0 ? 1.0 - x : 0.0;
 }
 
+// Pillow's bicubic_filter: Keys' cubic convolution with a = -0.5. Its negative
+// lobes make weights below zero, which Clip8 clamps as Pillow's clip8 does.
+double BicubicFilter(double x) {
+  constexpr double a = -0.5;
+  if (x < 0.0) x = -x;
+  if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+  if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0.0;
+}
+
+struct Filter {
+  double (*fn)(double);
+  double support;
+};
+
+Filter FilterFor(Interpolation interpolation) {
+  return interpolation == Interpolation::kBicubic ? Filter{BicubicFilter, 2.0} : Filter{BilinearFilter, 1.0};
+}
+
 // For each output index, the first input index used, how many, and their
 // fixed-point weights (ksize of them, zero-padded).
 struct Coefficients {
@@ -29,11 +48,10 @@ struct Coefficients {
 // Pillow's precompute_coeffs + normalize_coeffs_8bpc. The arithmetic (float
 // box edges, double weights, truncating casts) is kept as Pillow has it, since
 // a different rounding anywhere changes output pixels.
-Coefficients Precompute(int inSize, float in0, float in1, int outSize) {
-  const double support1 = 1.0;  // the bilinear filter's support
+Coefficients Precompute(int inSize, float in0, float in1, int outSize, const Filter& filter) {
   double scale = static_cast<double>(in1 - in0) / outSize;
   const double filterScale = std::max(scale, 1.0);
-  const double support = support1 * filterScale;
+  const double support = filter.support * filterScale;
   Coefficients c;
   c.ksize = static_cast<int>(std::ceil(support)) * 2 + 1;
   c.first.resize(outSize);
@@ -47,7 +65,7 @@ Coefficients Precompute(int inSize, float in0, float in1, int outSize) {
     const int xmax = std::min(static_cast<int>(center + support + 0.5), inSize) - xmin;
     double ww = 0.0;
     for (int x = 0; x < xmax; ++x) {
-      k[x] = BilinearFilter((x + xmin - center + 0.5) * ss);
+      k[x] = filter.fn((x + xmin - center + 0.5) * ss);
       ww += k[x];
     }
     int32_t* out = &c.weights[static_cast<size_t>(xx) * c.ksize];
@@ -92,11 +110,12 @@ void Line(const uint8_t* in, int64_t inStep, const Coefficients& k, int outCount
 
 }  // namespace
 
-void ResizeBilinear(const PixelView& src, int outHeight, int outWidth, const Window& win, uint8_t* dst) {
+void Resize(const PixelView& src, int outHeight, int outWidth, const Window& win, uint8_t* dst, Interpolation interpolation) {
   const int c = src.channels;
+  const Filter filter = FilterFor(interpolation);
   const bool needHorizontal = outWidth != src.width, needVertical = outHeight != src.height;
-  Coefficients kh = Precompute(src.width, 0.0f, static_cast<float>(src.width), outWidth);
-  Coefficients kv = Precompute(src.height, 0.0f, static_cast<float>(src.height), outHeight);
+  Coefficients kh = Precompute(src.width, 0.0f, static_cast<float>(src.width), outWidth, filter);
+  Coefficients kv = Precompute(src.height, 0.0f, static_cast<float>(src.height), outHeight, filter);
   const int rowBytes = win.width * c;
 
   // The source rows the vertical pass reads for the window's rows (all of

@@ -1,4 +1,4 @@
-// Pillow's resampling (Image.resize with BILINEAR), reproduced to the bit so
+// Pillow's resampling (Image.resize with BILINEAR or BICUBIC), reproduced to the bit so
 // that our Resize and RandomResizedCrop give torchvision's PIL pixels.
 #pragma once
 #include <cstdint>
@@ -19,10 +19,13 @@ struct Window {
   int top, left, height, width;
 };
 
+// Pillow's filters torchvision's InterpolationMode names reach.
+enum class Interpolation { kBilinear, kBicubic };
+
 // Resizes `src` to outHeight x outWidth as Pillow does (a horizontal then a
 // vertical pass, each with fixed-point coefficients and rounding back to 8
 // bits) and writes the `window` of the result to `dst` (window.height *
 // window.width * channels bytes).
-void ResizeBilinear(const PixelView& src, int outHeight, int outWidth, const Window& window, uint8_t* dst);
+void Resize(const PixelView& src, int outHeight, int outWidth, const Window& window, uint8_t* dst, Interpolation interpolation);
 
 }  // namespace tt

@@ -135,7 +135,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   if (!listModels().includes(settings.arch)) throw new UsageError(`--arch: unknown architecture ${settings.arch} (one of ${listModels().join(", ")})`);
   if (previous && (previous.arch ?? "resnet18") !== settings.arch) throw new UsageError(`${resumeDir} holds a ${previous.arch} run, not ${settings.arch}`);
   const weights = settings.weights === "none" ? null : settings.weights;
-  const named = weights === null ? null : weights.toLowerCase() === "imagenet" ? "DEFAULT" : /^(DEFAULT|IMAGENET1K_V\d+)$/.test(weights) ? weights : null;
+  const named = weights === null ? null : weights.toLowerCase() === "imagenet" ? "DEFAULT" : /^(DEFAULT|IMAGENET1K_[A-Z0-9_]+)$/.test(weights) ? weights : null;
   if (named) {
     const known = getModelWeights(settings.arch);
     if (!(named in known)) {
@@ -261,6 +261,8 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       if (!flags["no-report"]) process.stdout.write(`Report: ${path.join(out, "report.html")}\n`);
     }
   };
+  // The one loss both training paths use.
+  const criterion = new CrossEntropyLoss();
   if (flags["cache-features"]) {
     if (mode !== "feature-extract") throw new UsageError("--cache-features is for feature-extract only");
     if (resumed) throw new UsageError("--cache-features runs cannot be resumed (they take seconds)");
@@ -270,7 +272,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       train: await extractFeatures(model, probeSets.train, { numWorkers: workers, device: settings.device }),
       val: await extractFeatures(model, probeSets.val, { numWorkers: workers, device: settings.device }),
     };
-    const { bestAcc, history } = await trainLinearProbe(getHead(model), optimizer, scheduler, cached, {
+    const { bestAcc, history } = await trainLinearProbe(getHead(model), criterion, optimizer, scheduler, cached, {
       numEpochs: settings.epochs, batchSize: settings.batchSize, seed: settings.seed, onEpoch: report,
     });
     const { save } = await import("../serialization");
@@ -293,7 +295,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   // An epoch's val line is printed once its checkpoint is on disk: whoever sees it may stop the run.
   let valRecord: EpochRecord | null = null;
   try {
-    const result = await trainModel(trained, new CrossEntropyLoss(), optimizer, scheduler, {
+    const result = await trainModel(trained, criterion, optimizer, scheduler, {
       dataloaders,
       numEpochs: settings.epochs,
       device: settings.device,

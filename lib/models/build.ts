@@ -29,7 +29,7 @@ export function weightsFor(arch: string, weightsEnum: AnyWeightsEnum | null, spe
     return spec;
   }
   const name = spec.toLowerCase() === "imagenet" ? "DEFAULT" : spec.startsWith(`${weightsEnum?.enumName}.`) ? spec.split(".")[1] : spec;
-  if (/^(DEFAULT|IMAGENET1K_V\d)$/.test(name)) {
+  if (/^(DEFAULT|IMAGENET1K_[A-Z0-9_]+)$/.test(name)) {
     const member = weightsEnum ? (weightsEnum as unknown as Record<string, Weights | undefined>)[name] : undefined;
     if (!member) {
       const known = weightsEnum ? ["DEFAULT", ...weightsEnum.members().map((w) => w.name)].join(", ") : "none";
@@ -61,6 +61,10 @@ export function buildModel<M extends Module>(
       throw new RangeError(`The parameter 'numClasses' expected value ${weights.meta.numClasses} but got ${numClasses} instead (${weights} has ${weights.meta.numClasses} classes; replace the head after loading)`);
     }
     numClasses = weights.meta.numClasses;
+    // torchvision's ViT builder fixes image_size to the weights' min_size the same way.
+    if ("imageSize" in extra && options.imageSize !== undefined && options.imageSize !== weights.meta.minSize) {
+      throw new RangeError(`The parameter 'imageSize' expected value ${weights.meta.minSize} but got ${String(options.imageSize)} instead (${weights} takes ${weights.meta.minSize}x${weights.meta.minSize} images)`);
+    }
   }
   const nativeOptions: Record<string, number | boolean> = { numClasses: numClasses ?? 1000 };
   for (const [key, kind] of Object.entries(extra)) {
@@ -69,6 +73,7 @@ export function buildModel<M extends Module>(
     nativeOptions[key] =
       kind === "boolean" ? checkBoolean(value, key) : kind === "probability" ? checkNumber(value, key, { min: 0, max: 1 }) : checkInteger(value, key, 1);
   }
+  if (weights instanceof Weights && "imageSize" in extra) nativeOptions.imageSize = weights.meta.minSize;
   const progress = options.progress === undefined ? undefined : checkBoolean(options.progress, "progress");
   const model = wrap(addon.Module.create(arch, nativeOptions));
   if (weights === null) return model;

@@ -7,6 +7,13 @@ export { MobileNetV3, mobilenet_v3_large, mobilenet_v3_small, MobileNet_V3_Large
 export type { MobileNetV3Options } from "./mobilenetv3";
 export { ConvNeXt, convnext_tiny, ConvNeXt_Tiny_Weights } from "./convnext";
 export type { ConvNeXtOptions } from "./convnext";
+export {
+  EfficientNet, efficientnet_b0, efficientnet_b1, efficientnet_b2, efficientnet_b3,
+  EfficientNet_B0_Weights, EfficientNet_B1_Weights, EfficientNet_B2_Weights, EfficientNet_B3_Weights,
+} from "./efficientnet";
+export type { EfficientNetOptions } from "./efficientnet";
+export { VisionTransformer, vit_b_16, ViT_B_16_Weights } from "./visionTransformer";
+export type { VisionTransformerOptions } from "./visionTransformer";
 export type { ModelOptions } from "./build";
 export { Weights } from "./weightsEnum";
 export type { WeightsEnum, AnyWeightsEnum, WeightsSpec } from "./weightsEnum";

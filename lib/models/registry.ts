@@ -6,15 +6,17 @@ import { Linear } from "../nn/linear";
 import { Module } from "../nn/module";
 import type { ModelOptions } from "./build";
 import * as convnext from "./convnext";
+import * as efficientnet from "./efficientnet";
 import * as mobilenetv3 from "./mobilenetv3";
 import * as resnet from "./resnet";
-import type { AnyWeightsEnum, Weights } from "./weightsEnum";
+import * as vit from "./visionTransformer";
+import { AnyWeightsEnum, Weights } from "./weightsEnum";
 
 interface Entry {
   build: (options?: ModelOptions) => Module | Promise<Module>;
   weights: AnyWeightsEnum;
-  /** Where the last convolutional stage ends and what follows it, for Grad-CAM. */
-  stages: FeatureStages;
+  /** Where the last convolutional stage ends and what follows it, for Grad-CAM; none for a transformer. */
+  stages?: FeatureStages;
 }
 
 /**
@@ -36,6 +38,7 @@ const RESNET: FeatureStages = { kind: "ResNet", features: "layer4", pool: "avgpo
 const MOBILENET: FeatureStages = { kind: "MobileNetV3", features: "features", pool: "avgpool", head: "classifier", flatten: true };
 // ConvNeXt's classifier is Sequential(LayerNorm2d, Flatten, Linear): it flattens itself.
 const CONVNEXT: FeatureStages = { kind: "ConvNeXt", features: "features", pool: "avgpool", head: "classifier", flatten: false };
+const EFFICIENTNET: FeatureStages = { kind: "EfficientNet", features: "features", pool: "avgpool", head: "classifier", flatten: true };
 
 const MODELS: Record<string, Entry> = {
   resnet18: { build: resnet.resnet18, weights: resnet.ResNet18_Weights, stages: RESNET },
@@ -48,6 +51,11 @@ const MODELS: Record<string, Entry> = {
   mobilenet_v3_large: { build: mobilenetv3.mobilenet_v3_large, weights: mobilenetv3.MobileNet_V3_Large_Weights, stages: MOBILENET },
   mobilenet_v3_small: { build: mobilenetv3.mobilenet_v3_small, weights: mobilenetv3.MobileNet_V3_Small_Weights, stages: MOBILENET },
   convnext_tiny: { build: convnext.convnext_tiny, weights: convnext.ConvNeXt_Tiny_Weights, stages: CONVNEXT },
+  efficientnet_b0: { build: efficientnet.efficientnet_b0, weights: efficientnet.EfficientNet_B0_Weights, stages: EFFICIENTNET },
+  efficientnet_b1: { build: efficientnet.efficientnet_b1, weights: efficientnet.EfficientNet_B1_Weights, stages: EFFICIENTNET },
+  efficientnet_b2: { build: efficientnet.efficientnet_b2, weights: efficientnet.EfficientNet_B2_Weights, stages: EFFICIENTNET },
+  efficientnet_b3: { build: efficientnet.efficientnet_b3, weights: efficientnet.EfficientNet_B3_Weights, stages: EFFICIENTNET },
+  vit_b_16: { build: vit.vit_b_16, weights: vit.ViT_B_16_Weights },
 };
 
 /** The registered architecture names, sorted (torchvision's list_models). */
@@ -74,17 +82,23 @@ export function getModelWeights(name: string): AnyWeightsEnum {
 
 /** The stages of an architecture, by name or by a model of it (see FeatureStages). */
 export function getFeatureStages(nameOrModel: string | Module): FeatureStages {
-  if (typeof nameOrModel === "string") return entry(nameOrModel).stages;
+  const kinds = [...new Set(Object.values(MODELS).flatMap((e) => (e.stages ? [e.stages.kind] : [])))];
+  if (typeof nameOrModel === "string") {
+    const stages = entry(nameOrModel).stages;
+    if (!stages) throw new TypeError(`${nameOrModel} has no convolutional stage (Grad-CAM needs one of ${kinds.join(", ")})`);
+    return stages;
+  }
   if (!(nameOrModel instanceof Module)) throw invalid("architecture name or Module", "model", nameOrModel);
   const kind = nameOrModel.kind;
-  const found = Object.values(MODELS).find((e) => e.stages.kind === kind);
-  if (!found) throw new TypeError(`Expected a whole model of a registered architecture (${[...new Set(Object.values(MODELS).map((e) => e.stages.kind))].join(", ")}) but received a ${kind}`);
+  const found = Object.values(MODELS).find((e) => e.stages?.kind === kind);
+  if (!found?.stages) throw new TypeError(`Expected a whole model of a registered architecture with a convolutional stage (${kinds.join(", ")}) but received a ${kind}`);
   return found.stages;
 }
 
 /** The weights enum member a name gives for an architecture ("IMAGENET1K_V2", "DEFAULT"), or undefined. */
 export function getWeight(name: string, weightsName: string): Weights | undefined {
-  return (getModelWeights(name) as unknown as Record<string, Weights | undefined>)[weightsName];
+  const member: unknown = (getModelWeights(name) as unknown as Record<string, unknown>)[weightsName];
+  return member instanceof Weights ? member : undefined;  // not the enum's other fields (enumName, members)
 }
 
 function headPath(model: Module): string {

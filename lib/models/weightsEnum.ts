@@ -3,6 +3,7 @@
 import { CenterCrop } from "../transforms/centerCrop";
 import { Compose } from "../transforms/compose";
 import { Normalize } from "../transforms/normalize";
+import type { InterpolationMode } from "../transforms/functional";
 import { Resize } from "../transforms/resize";
 import { ToTensor } from "../transforms/toTensor";
 import type { RgbImage } from "../data/image";
@@ -13,23 +14,29 @@ export interface WeightsSpec {
   /** The eval preset's crop; resizeSize defaults to 256 as in torchvision's ImageClassification. */
   cropSize: number;
   resizeSize?: number;
+  /** The preset's resize filter; bilinear unless torchvision says otherwise. */
+  interpolation?: InterpolationMode;
   numParams: number;
   numClasses?: number;
+  /** The smallest input the weights take; a ViT's image size is fixed to it. */
+  minSize?: number;
 }
 
 export class Weights {
   readonly url: string;
   readonly cropSize: number;
   readonly resizeSize: number;
+  readonly interpolation: InterpolationMode;
   readonly mean = [0.485, 0.456, 0.406];
   readonly std = [0.229, 0.224, 0.225];
-  readonly meta: { numParams: number; numClasses: number };
+  readonly meta: { numParams: number; numClasses: number; minSize: number };
 
   constructor(readonly enumName: string, readonly name: string, spec: WeightsSpec) {
     this.url = spec.url;
     this.cropSize = spec.cropSize;
     this.resizeSize = spec.resizeSize ?? 256;
-    this.meta = { numParams: spec.numParams, numClasses: spec.numClasses ?? 1000 };
+    this.interpolation = spec.interpolation ?? "bilinear";
+    this.meta = { numParams: spec.numParams, numClasses: spec.numClasses ?? 1000, minSize: spec.minSize ?? 1 };
   }
 
   /** The file name in torch.hub's cache, as torch.hub names it: the URL's last part. */
@@ -42,9 +49,9 @@ export class Weights {
     return /-([a-f0-9]+)\./.exec(this.fileName)![1];
   }
 
-  /** The eval preset these weights were measured with: resize, centre crop, ToTensor, Normalize. */
+  /** The eval preset these weights were measured with: resize (with its filter), centre crop, ToTensor, Normalize. */
   transforms(): Compose<RgbImage, Tensor> {
-    return new Compose<RgbImage, Tensor>([new Resize(this.resizeSize), new CenterCrop(this.cropSize), new ToTensor(), new Normalize(this.mean, this.std)]);
+    return new Compose<RgbImage, Tensor>([new Resize(this.resizeSize, { interpolation: this.interpolation }), new CenterCrop(this.cropSize), new ToTensor(), new Normalize(this.mean, this.std)]);
   }
 
   toString(): string {

@@ -9,7 +9,9 @@ import { Dataset } from "../data/dataLoader";
 import { noGrad } from "../grad";
 import { Generator as RandomGenerator } from "../random";
 import { addon } from "../native";
+import { invalid } from "../check";
 import { Linear } from "../nn/linear";
+import { CrossEntropyLoss } from "../nn/loss";
 import { LRScheduler } from "../optim/lrScheduler";
 import { Optimizer } from "../optim/optimizer";
 import { Module } from "../nn/module";
@@ -65,14 +67,21 @@ function* batches(set: FeatureSet, batchSize: number, shuffle: boolean, generato
   }
 }
 
-/** train_model's loop over cached features: the best val accuracy's fc is kept and restored. */
+/**
+ * train_model's loop over cached features: the best val accuracy's fc is kept
+ * and restored. `criterion` is applied as trainModel's fused step applies it
+ * (weight, labelSmoothing, reduction), in both phases.
+ */
 export async function trainLinearProbe(
   fc: Linear,
+  criterion: CrossEntropyLoss,
   optimizer: Optimizer,
   scheduler: LRScheduler | null,
   data: { train: FeatureSet; val: FeatureSet },
   { numEpochs, batchSize, seed = 0, onEpoch }: { numEpochs: number; batchSize: number; seed?: number; onEpoch?: (r: EpochRecord) => void },
 ): Promise<{ bestAcc: number; history: EpochRecord[] }> {
+  if (!(criterion instanceof CrossEntropyLoss)) throw invalid("CrossEntropyLoss", "criterion", criterion);
+  if (criterion.reduction === "none") throw invalid('a criterion with reduction "mean" or "sum"', "criterion", criterion.toString());
   const generator = new RandomGenerator(seed);
   const history: EpochRecord[] = [];
   let bestAcc = 0;
@@ -85,7 +94,7 @@ export async function trainLinearProbe(
         let loss = 0;
         let correct = 0;
         for (const [x, y] of batches(set, batchSize, phase === "train", generator)) {
-          const r = await addon.trainStep(fc.native, phase === "train" ? optimizer.native : null, x, y, phase === "train");
+          const r = await addon.trainStep(fc.native, phase === "train" ? optimizer.native : null, x, y, phase === "train", criterion.nativeOptions);
           if (phase === "train" && scheduler?.defaultStepsPer === "batch") scheduler.step();
           loss += r.loss * x.shape[0];
           correct += r.correct;

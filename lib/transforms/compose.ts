@@ -59,7 +59,7 @@ async function resizeThenCrop(img: RgbImage, resize: Resize, centerCrop: CenterC
   const [ch, cw] = centerCrop.size;
   if (ch > h || cw > w) return undefined;
   const [top, left] = centerCropOffsets(h, w, ch, cw);
-  return cropOfResized(img, h, w, top, left, ch, cw);
+  return cropOfResized(img, h, w, top, left, ch, cw, resize.interpolation);
 }
 
 function fused(img: RgbImage, normalize: Normalize): Tensor {

@@ -1,9 +1,17 @@
 // Pixel operations on RgbImage, with PIL's semantics: a crop reaching outside
-// the image is filled with zeros; resizing is Pillow's bilinear, which
-// antialiases when shrinking (native/resample.cc, the same to the bit).
+// the image is filled with zeros; resizing is Pillow's bilinear or bicubic,
+// which antialias when shrinking (native/resample.cc, the same to the bit).
 import { invalid } from "../check";
 import { addon } from "../native";
 import { RgbImage } from "../data/image";
+
+/** torchvision's InterpolationMode values that our Pillow-exact resampler has. */
+export type InterpolationMode = "bilinear" | "bicubic";
+
+export function checkInterpolation(value: unknown, name = "interpolation"): InterpolationMode {
+  if (value === "bilinear" || value === "bicubic") return value;
+  throw invalid('"bilinear" or "bicubic"', name, value);
+}
 
 export function crop(img: RgbImage, top: number, left: number, height: number, width: number): RgbImage {
   if (top === 0 && left === 0 && height === img.height && width === img.width) return img;
@@ -18,25 +26,25 @@ export function crop(img: RgbImage, top: number, left: number, height: number, w
   return { data: out, width, height, channels: 3 };
 }
 
-export async function resize(img: RgbImage, height: number, width: number): Promise<RgbImage> {
+export async function resize(img: RgbImage, height: number, width: number, interpolation: InterpolationMode = "bilinear"): Promise<RgbImage> {
   if (height === img.height && width === img.width) return img;
-  const data = await addon.resizeImage(img.data, img.height, img.width, 3, height, width);
+  const data = await addon.resizeImage(img.data, img.height, img.width, 3, height, width, null, null, checkInterpolation(interpolation));
   return { data, width, height, channels: 3 };
 }
 
 /** resize() then crop(), computing only the cropped pixels; the box must lie inside the resized image. */
 export async function cropOfResized(img: RgbImage, height: number, width: number, top: number, left: number,
-  cropH: number, cropW: number): Promise<RgbImage> {
+  cropH: number, cropW: number, interpolation: InterpolationMode = "bilinear"): Promise<RgbImage> {
   if (height === img.height && width === img.width) return crop(img, top, left, cropH, cropW);
-  const data = await addon.resizeImage(img.data, img.height, img.width, 3, height, width, null, [top, left, cropH, cropW]);
+  const data = await addon.resizeImage(img.data, img.height, img.width, 3, height, width, null, [top, left, cropH, cropW], interpolation);
   return { data, width: cropW, height: cropH, channels: 3 };
 }
 
 /** crop() then resize(), reading the crop in place; the box must lie inside the image. */
 export async function resizedCrop(img: RgbImage, top: number, left: number, cropH: number, cropW: number,
-  height: number, width: number): Promise<RgbImage> {
+  height: number, width: number, interpolation: InterpolationMode = "bilinear"): Promise<RgbImage> {
   if (height === cropH && width === cropW) return crop(img, top, left, cropH, cropW);
-  const data = await addon.resizeImage(img.data, img.height, img.width, 3, height, width, [top, left, cropH, cropW]);
+  const data = await addon.resizeImage(img.data, img.height, img.width, 3, height, width, [top, left, cropH, cropW], null, interpolation);
   return { data, width, height, channels: 3 };
 }
 

@@ -8,3 +8,4 @@ export { CenterCrop } from "./centerCrop";
 export { ToTensor } from "./toTensor";
 export { Normalize } from "./normalize";
 export type { Transform } from "./transform";
+export type { InterpolationMode } from "./functional";

@@ -3,7 +3,7 @@
 import { checkNumber, checkOptions, invalid } from "../check";
 import { checkImage, pyRound, RgbImage } from "../data/image";
 import { defaultGenerator, Generator } from "../random";
-import { pairSize, pyFloat, resizedCrop } from "./functional";
+import { checkInterpolation, InterpolationMode, pairSize, pyFloat, resizedCrop } from "./functional";
 import { Transform } from "./transform";
 
 export interface CropParams { top: number; left: number; height: number; width: number }
@@ -19,9 +19,13 @@ export class RandomResizedCrop implements Transform<RgbImage, RgbImage> {
   readonly size: [number, number];
   readonly scale: [number, number];
   readonly ratio: [number, number];
+  readonly interpolation: InterpolationMode;
 
-  constructor(size: number | number[], options: { scale?: number[]; ratio?: number[] } = {}) {
-    const { scale = [0.08, 1.0], ratio = [3 / 4, 4 / 3] } = checkOptions(options, { scale: true, ratio: true }, "RandomResizedCrop");
+  /** `interpolation`: torchvision's InterpolationMode name, "bilinear" (default) or "bicubic". */
+  constructor(size: number | number[], options: { scale?: number[]; ratio?: number[]; interpolation?: InterpolationMode } = {}) {
+    const { scale = [0.08, 1.0], ratio = [3 / 4, 4 / 3], interpolation = "bilinear" } =
+      checkOptions(options, { scale: true, ratio: true, interpolation: true }, "RandomResizedCrop");
+    this.interpolation = checkInterpolation(interpolation);
     this.size = pairSize(size, "size");
     this.scale = checkRange(scale, "scale", 0);
     this.ratio = checkRange(ratio, "ratio", Number.MIN_VALUE);
@@ -58,12 +62,12 @@ export class RandomResizedCrop implements Transform<RgbImage, RgbImage> {
   async forward(input: RgbImage, generator: Generator = defaultGenerator): Promise<RgbImage> {
     const img = checkImage(input);
     const p = RandomResizedCrop.getParams(img.height, img.width, this.scale, this.ratio, generator);
-    return resizedCrop(img, p.top, p.left, p.height, p.width, this.size[0], this.size[1]);
+    return resizedCrop(img, p.top, p.left, p.height, p.width, this.size[0], this.size[1], this.interpolation);
   }
 
   toString(): string {
     const r4 = (x: number) => pyFloat(Math.round(x * 1e4) / 1e4);
     return `RandomResizedCrop(size=(${this.size.join(", ")}), scale=(${this.scale.map(r4).join(", ")}), ` +
-      `ratio=(${this.ratio.map(r4).join(", ")}), interpolation=bilinear, antialias=True)`;
+      `ratio=(${this.ratio.map(r4).join(", ")}), interpolation=${this.interpolation}, antialias=True)`;
   }
 }

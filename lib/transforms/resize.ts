@@ -1,8 +1,8 @@
 // torchvision 0.14's Resize on a PIL image: an int sets the short side (the
 // long one is truncated, int(size * long / short)); [h, w] sets both.
-import { checkInteger, invalid } from "../check";
+import { checkInteger, checkOptions, invalid } from "../check";
 import { checkImage, RgbImage } from "../data/image";
-import { resize } from "./functional";
+import { checkInterpolation, InterpolationMode, resize } from "./functional";
 import { Transform } from "./transform";
 
 export function resizedSize(height: number, width: number, size: number | [number, number]): [number, number] {
@@ -15,8 +15,12 @@ export function resizedSize(height: number, width: number, size: number | [numbe
 
 export class Resize implements Transform<RgbImage, RgbImage> {
   readonly size: number | [number, number];
+  readonly interpolation: InterpolationMode;
 
-  constructor(size: number | number[]) {
+  /** `interpolation`: torchvision's InterpolationMode name, "bilinear" (default) or "bicubic". */
+  constructor(size: number | number[], options: { interpolation?: InterpolationMode } = {}) {
+    const { interpolation = "bilinear" } = checkOptions(options, { interpolation: true }, "Resize");
+    this.interpolation = checkInterpolation(interpolation);
     if (Array.isArray(size)) {
       if (size.length === 1) this.size = checkInteger(size[0], "size[0]", 1);
       else if (size.length === 2) this.size = [checkInteger(size[0], "size[0]", 1), checkInteger(size[1], "size[1]", 1)];
@@ -29,11 +33,11 @@ export class Resize implements Transform<RgbImage, RgbImage> {
   async forward(input: RgbImage): Promise<RgbImage> {
     const img = checkImage(input);
     const [h, w] = resizedSize(img.height, img.width, this.size);
-    return resize(img, h, w);
+    return resize(img, h, w, this.interpolation);
   }
 
   toString(): string {
     const size = Array.isArray(this.size) ? `[${this.size.join(", ")}]` : String(this.size);
-    return `Resize(size=${size}, interpolation=bilinear, max_size=None, antialias=True)`;
+    return `Resize(size=${size}, interpolation=${this.interpolation}, max_size=None, antialias=True)`;
   }
 }

@@ -27,24 +27,6 @@ ModulePtr Permute(std::vector<int64_t> dims) {
   return std::make_shared<Fn>("Permute", [dims](const torch::Tensor& x) { return x.permute(dims); });
 }
 
-// ops.StochasticDepth(p, "row"): in training, each sample's residual branch is
-// dropped with probability p and the survivors scaled by 1 / (1 - p).
-struct StochasticDepth : Layer {
-  explicit StochasticDepth(double p) : Layer("StochasticDepth"), p(p) {}
-
-  torch::Tensor forward(const torch::Tensor& x) override {
-    if (!is_training() || p == 0) return x;
-    const double survival = 1.0 - p;
-    std::vector<int64_t> shape(x.dim(), 1);
-    shape[0] = x.size(0);
-    torch::Tensor noise = torch::empty(shape, x.options()).bernoulli_(survival);
-    if (survival > 0) noise.div_(survival);
-    return x * noise;
-  }
-
-  double p;
-};
-
 struct CNBlock : Layer {
   CNBlock(int64_t dim, double layerScale, double sdProb) : Layer("CNBlock") {
     Add("block", std::make_shared<Seq>(std::vector<ModulePtr>{

@@ -8,13 +8,6 @@ namespace tt {
 
 namespace {
 
-// torchvision's _make_divisible(v, 8): the nearest multiple of 8, never more than 10% down.
-int64_t MakeDivisible(double v, int64_t divisor = 8) {
-  int64_t out = std::max<int64_t>(divisor, static_cast<int64_t>(v + divisor / 2.0) / divisor * divisor);
-  if (out < 0.9 * v) out += divisor;
-  return out;
-}
-
 ModulePtr Activation(bool hardswish) {
   if (hardswish) return std::make_shared<Fn>("Hardswish", [](const torch::Tensor& x) { return torch::hardswish(x); });
   return Relu().ptr();

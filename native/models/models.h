@@ -20,4 +20,13 @@ Arch MobileNetV3Small(const ArchOptions& options);
 // convnext.cc
 Arch ConvNeXtTiny(const ArchOptions& options);
 
+// efficientnet.cc
+Arch EfficientNetB0(const ArchOptions& options);
+Arch EfficientNetB1(const ArchOptions& options);
+Arch EfficientNetB2(const ArchOptions& options);
+Arch EfficientNetB3(const ArchOptions& options);
+
+// vision_transformer.cc
+Arch VitB16(const ArchOptions& options);
+
 }  // namespace tt

@@ -1,8 +1,12 @@
 // earlyStopping: trainModel stops once the val accuracy has not beaten its
 // best for `patience` epochs, keeps the best weights, says where it stopped,
 // and a resumed run continues the count from the history it is given.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as tt from "../lib";
 import { epochsWithoutImprovement } from "../lib/train/trainModel";
+import { jsonLines, runCli, subset } from "./helpers/cli";
 
 function loader(n: number) {
   return {
@@ -78,4 +82,34 @@ test("rejects a patience that is not a positive integer, naming the option", asy
   await expect(
     tt.trainModel(model, new tt.nn.CrossEntropyLoss(), optimizer, null, { dataloaders: { train: loader(2), val: loader(2) }, earlyStopping: { patience: 0 } }),
   ).rejects.toThrow(/earlyStopping\.patience/);
+});
+
+describe("npm run finetune --early-stop", () => {
+  let tmp: string;
+  beforeAll(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tt-earlystop-"))));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  test("stops, says after which epoch, keeps the history to there, and a resume keeps the count", () => {
+    const data = subset(path.join(tmp, "data"), 2);
+    const out = path.join(tmp, "run");
+    // A learning rate too small to move the weights; BatchNorm's statistics still move, so the stop is read off the history.
+    const args = ["--data", data, "--weights", "none", "--lr", "1e-30", "--epochs", "5", "--early-stop", "1", "--batch-size", "4", "--workers", "2", "--json", "--no-report", "--device", "cpu", "--out", out];
+    const r = runCli("finetune", args);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const lines = jsonLines(r.stdout);
+    const history: tt.EpochRecord[] = JSON.parse(fs.readFileSync(path.join(out, "history.json"), "utf8"));
+    const last = history[history.length - 1].epoch;
+    expect(last).toBeLessThan(4); // it stopped before --epochs ran out
+    // Every earlier epoch raised the best; the last did not: patience 1 reached there and not before.
+    for (let e = 0; e < last; e++) expect(epochsWithoutImprovement(history.slice(0, 2 * (e + 1)))).toBe(0);
+    expect(epochsWithoutImprovement(history)).toBe(1);
+    expect(lines.filter((l) => l.phase === "val").map((l) => l.epoch)).toEqual(Array.from({ length: last + 1 }, (_, i) => i));
+    expect(lines.find((l) => l.stoppedEarly)).toEqual({ stoppedEarly: { epoch: last, epochsWithoutImprovement: 1 } });
+    const again = runCli("finetune", ["--resume", out, "--epochs", "5", "--json", "--no-report", "--workers", "2"]);
+    expect(again.status).toBe(0);
+    const resumed = jsonLines(again.stdout);
+    expect(resumed.filter((l) => l.phase)).toEqual([]);
+    expect(resumed.find((l) => l.stoppedEarly)).toEqual({ stoppedEarly: { epoch: last, epochsWithoutImprovement: 1 } });
+  }, 600_000);
 });

@@ -104,7 +104,7 @@ test("upsampleBilinear is F.interpolate's bilinear with align_corners=False on a
   expect(Array.from(up.slice(4, 8))).toEqual([2, 3, 5, 6]);
 });
 
-test.each(["mobilenet_v3_small", "convnext_tiny"])("works on %s's features stage and rejects what is not a registered whole model", async (arch) => {
+test.each(["mobilenet_v3_small", "convnext_tiny", "efficientnet_b0"])("works on %s's features stage and rejects what is not a registered whole model", async (arch) => {
   tt.manualSeed(1);
   const model = tt.models.getModel(arch, { numClasses: 4 }) as tt.nn.Module;
   const input = tt.tensor(Float32Array.from({ length: 3 * 64 * 64 }, (_, i) => Math.sin(i * 0.05)), [3, 64, 64]);
@@ -113,4 +113,8 @@ test.each(["mobilenet_v3_small", "convnext_tiny"])("works on %s's features stage
   expect(cam.map.length).toBe(cam.height * cam.width);
   expect(cam.map.every((v) => v >= 0 && Number.isFinite(v))).toBe(true);
   await expect(tt.evaluation.gradCam(new tt.nn.Linear(3, 2), input)).rejects.toThrow(/registered architecture/);
+});
+
+test("refuses an architecture without a convolutional stage, naming it", async () => {
+  expect(() => tt.models.getFeatureStages("vit_b_16")).toThrow("vit_b_16 has no convolutional stage");
 });

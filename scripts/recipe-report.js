@@ -88,7 +88,7 @@ const header = [
   `# Recipes compared (${new Date().toISOString().slice(0, 10)})`,
   "",
   `${epochs} epochs each; seeds ${seeds.join(", ")}; weights ${weights}; ${cpu}, ${os.cpus().length} cores.`,
-  weights === "none" ? "Weights: none, so every accuracy below is from random initialisation, not from ImageNet features." : "",
+  ...(weights === "none" ? ["Weights: none, so every accuracy below is from random initialisation, not from ImageNet features."] : []),
   ...recipes.map((r) => `- ${r.name}: ${r.flags.length ? r.flags.join(" ") : "the tutorial's defaults (SGD lr 0.001 momentum 0.9, StepLR(7, 0.1), crop and flip)"}`),
   "",
   "| data | recipe | seed | best val acc | seconds |",
@@ -97,7 +97,7 @@ const header = [
 const table = rows.map((r) =>
   `| ${path.basename(r.data)} | ${r.recipe} | ${r.seed} | ${r.error ? `failed: ${r.error.replace(/\|/g, "\\|")}` : r.bestValAcc.toFixed(4)} | ${r.error ? "" : r.seconds.toFixed(1)} |`,
 );
-const md = [...header.filter((l, i) => l !== "" || i !== 3), ...table, ""].join("\n");
+const md = [...header, ...table, ""].join("\n");
 fs.writeFileSync(path.join(out, "recipe-report.md"), md);
 fs.writeFileSync(path.join(out, "recipe-report.json"), JSON.stringify({ cpu, epochs: Number(epochs), seeds: seeds.map(Number), weights, recipes, rows }, null, 2) + "\n");
 process.stdout.write(md);

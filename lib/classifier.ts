@@ -8,10 +8,10 @@ import { checkDevice } from "./device";
 import { decodeImage } from "./data/decode";
 import { hflip, meanOf } from "./evaluation/tta";
 import { noGrad } from "./grad";
-import { getModel, listModels, replaceHead } from "./models/registry";
 import { addon } from "./native";
 import { Module } from "./nn/module";
-import { modelFileOf, parseModelMetadata } from "./train/checkpoint";
+import { modelFileOf } from "./train/checkpoint";
+import { loadTrainedModel } from "./train/loadTrained";
 import { dataTransforms } from "./train/tutorial";
 import { Tensor } from "./tensor";
 
@@ -30,9 +30,24 @@ export interface ClassifierOptions {
   maxBatch?: number;
 }
 
+/** What runs the model: libtorch (this package's addon) or onnxruntime-node. */
+export type ClassifierEngine = "libtorch" | "onnxruntime";
+
 export interface LoadClassifierOptions extends ClassifierOptions {
-  /** Where the model runs: "cpu" (the default), "cuda" or "cuda:N". */
+  /** Where the model runs: "cpu" (the default), "cuda" or "cuda:N"; onnxruntime runs on "cpu" only. */
   device?: string;
+  /**
+   * "libtorch" (the default) or "onnxruntime": the model exported to ONNX, run by
+   * onnxruntime-node (an optional dependency), with the same decoder, batching and API.
+   */
+  engine?: ClassifierEngine;
+}
+
+/** What runs a Classifier's batches of preprocessed images (libtorch's or onnxruntime's): softmax probabilities, one row per image. */
+export interface InferenceBackend {
+  readonly engine: ClassifierEngine;
+  run(inputs: Tensor[]): Promise<Float32Array[]>;
+  dispose(): void;
 }
 
 interface Pending {
@@ -49,9 +64,25 @@ export class Classifier {
   private disposed = false;
   private readonly batchListeners: ((size: number) => void)[] = [];
 
-  constructor(readonly model: Module, readonly classes: string[], readonly device: string, options: ClassifierOptions = {}) {
+  private readonly backend: InferenceBackend;
+  private readonly module: Module | null;
+
+  constructor(model: Module | InferenceBackend, readonly classes: string[], readonly device: string, options: ClassifierOptions = {}) {
     const { maxBatch = 4 } = checkOptions(options, { maxBatch: true }, "Classifier");
     this.maxBatch = checkInteger(maxBatch, "maxBatch", 1);
+    this.module = model instanceof Module ? model : null;
+    this.backend = model instanceof Module ? { engine: "libtorch", run: (inputs) => this.runModule(inputs), dispose: () => model.dispose() } : model;
+  }
+
+  /** What runs the model: "libtorch" or "onnxruntime". */
+  get engine(): ClassifierEngine {
+    return this.backend.engine;
+  }
+
+  /** The libtorch model; an engine "onnxruntime" classifier has none. */
+  get model(): Module {
+    if (!this.module) throw new Error(`this Classifier runs on ${this.engine}: it has no libtorch model`);
+    return this.module;
   }
 
   /**
@@ -94,7 +125,7 @@ export class Classifier {
       pending.input.dispose();
       pending.reject(new Error("Classifier has been disposed"));
     }
-    this.model.dispose();
+    this.backend.dispose();
   }
 
   get isDisposed(): boolean {
@@ -118,7 +149,7 @@ export class Classifier {
     this.running = true;
     const batch = this.waiting.splice(0, this.maxBatch);
     for (const listener of this.batchListeners) listener(batch.length);
-    this.run(batch.map((p) => p.input)).then(
+    this.backend.run(batch.map((p) => p.input)).then(
       (rows) => batch.forEach((p, i) => p.resolve(rows[i])),
       (err) => batch.forEach((p) => p.reject(err)),
     ).finally(() => {
@@ -128,8 +159,8 @@ export class Classifier {
     });
   }
 
-  /** Softmax probabilities of each input, one row per input. */
-  private async run(inputs: Tensor[]): Promise<Float32Array[]> {
+  /** Softmax probabilities of each input, one row per input, from the libtorch model. */
+  private async runModule(inputs: Tensor[]): Promise<Float32Array[]> {
     const batch = addon.stack(inputs);
     const onDevice = this.device === "cpu" ? batch : batch.to(this.device);
     try {
@@ -153,39 +184,23 @@ export class Classifier {
 /**
  * Loads a model written by `npm run finetune` / `feature-extract`: its
  * model.safetensors (with the class names in its metadata), or the run folder
- * that holds it.
+ * that holds it. With `engine: "onnxruntime"`, also an .onnx written by
+ * `npm run export --format onnx` (a run is exported in memory first).
  */
 export async function loadClassifier(fileOrRunDir: string, options: LoadClassifierOptions = {}): Promise<Classifier> {
-  const { device = "cpu", maxBatch } = checkOptions(options, { device: true, maxBatch: true }, "loadClassifier");
+  const { device = "cpu", maxBatch, engine = "libtorch" } = checkOptions(options, { device: true, maxBatch: true, engine: true }, "loadClassifier");
   if (typeof fileOrRunDir !== "string" || fileOrRunDir === "") throw invalid("path to a model.safetensors or its run folder", "fileOrRunDir", fileOrRunDir);
+  if (engine !== "libtorch" && engine !== "onnxruntime") throw invalid('"libtorch" or "onnxruntime"', "engine", engine);
+  if (engine === "onnxruntime" && device !== "cpu") throw new Error(`engine "onnxruntime" runs on cpu here, got device "${device}"`);
   checkDevice(device);
   if (maxBatch !== undefined) checkInteger(maxBatch, "maxBatch", 1);
-  const checkpoint = await modelFileOf(fileOrRunDir);
-  const { load, loadSafetensorsMetadata } = await import("./serialization");
-  const meta = parseModelMetadata(checkpoint, await loadSafetensorsMetadata(checkpoint));
-  const arch = meta.settings.arch;
-  if (!listModels().includes(arch)) throw new Error(`${checkpoint} holds a ${arch} model, which this version cannot build (it knows ${listModels().join(", ")})`);
-  const stateDict = await load(checkpoint);
-  const model = getModel(arch) as Module;
-  const headKey = `${model.native.head}.weight`;
-  const headWeight = stateDict.get(headKey);
-  if (!headWeight) {
-    for (const t of stateDict.values()) t.dispose();
-    throw new Error(`${checkpoint} has no ${headKey}: not a ${arch} classifier`);
+  if (engine === "onnxruntime") {
+    const { loadOnnxBackend } = await import("./onnx/runtime");
+    const { backend, classes } = await loadOnnxBackend(await modelFileOf(fileOrRunDir));
+    return new Classifier(backend, classes, device, { maxBatch });
   }
-  const outputs = headWeight.shape[0];
-  if (outputs !== meta.classes.length) {
-    for (const t of stateDict.values()) t.dispose();
-    throw new Error(`${checkpoint} names ${meta.classes.length} classes but its ${headKey} has ${outputs} outputs`);
-  }
-  replaceHead(model, meta.classes.length);
-  try {
-    model.loadStateDict(stateDict);
-  } catch (err) {
-    throw new Error(`${checkpoint}: ${(err as Error).message}`);
-  } finally {
-    for (const t of stateDict.values()) t.dispose();
-  }
+  if (fileOrRunDir.toLowerCase().endsWith(".onnx")) throw new Error(`${fileOrRunDir} is an ONNX model: load it with { engine: "onnxruntime" }`);
+  const { model, meta } = await loadTrainedModel(fileOrRunDir);
   model.to(device).eval();
   return new Classifier(model, meta.classes, device, { maxBatch });
 }

@@ -22,9 +22,10 @@ export type { EpochRecord, TrainOptions, TrainResult, TrainState, BatchSource, P
 export * as utils from "./viz";
 export { visualizeModel, writeReport } from "./viz";
 export { loadClassifier, Classifier } from "./classifier";
-export type { Prediction, ClassifierOptions, LoadClassifierOptions } from "./classifier";
+export type { Prediction, ClassifierOptions, LoadClassifierOptions, ClassifierEngine, InferenceBackend } from "./classifier";
 export { createServer } from "./serve/app";
 export type { ServeOptions, Server } from "./serve/app";
 export { dataTransforms, IMAGENET_MEAN, IMAGENET_STD } from "./train/tutorial";
 export * as distributed from "./distributed";
 export * as evaluation from "./evaluation";
+export * as onnx from "./onnx";

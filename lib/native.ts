@@ -89,6 +89,16 @@ export interface Addon {
   /** crop: the input box to resize; window: the output box to compute; both [top, left, height, width]. */
   resizeImage(pixels: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number,
     crop?: number[] | null, window?: number[] | null, interpolation?: "bilinear" | "bicubic"): Promise<Uint8Array>;
+  /** Pillow's colour and histogram operations on RGB (native/augment/color.h); value: a factor, the hue byte's shift, bits or threshold. */
+  adjustImage(pixels: Uint8Array, height: number, width: number, channels: 3, op: string, value?: number): Promise<Uint8Array>;
+  /** Pillow's Image.transform(AFFINE) (matrix) or Image.transpose (quarterTurns) on RGB. */
+  warpImage(pixels: Uint8Array, height: number, width: number, channels: 3,
+    warp: { matrix?: number[]; quarterTurns?: number; bilinear: boolean; fill: number[]; outHeight: number; outWidth: number }): Promise<Uint8Array>;
+  /** How Pillow's Image.rotate turns an image of height x width. */
+  rotatePlan(height: number, width: number, angle: number, expand: boolean, center: number[] | null):
+    { transpose: boolean; quarterTurns: number; matrix: number[]; outHeight: number; outWidth: number };
+  inverseAffineMatrix(cx: number, cy: number, angle: number, tx: number, ty: number, scale: number, shearX: number, shearY: number): number[];
+  atanDegrees(x: number): number;
   imageToTensor(pixels: Uint8Array, height: number, width: number, channels: number, mean?: number[], std?: number[]): NativeTensor;
   /** null: not a JPEG, a CMYK/YCCK one, or a build without libjpeg. */
   decodeJpeg(source: string | Uint8Array): Promise<{ data: Uint8Array; width: number; height: number } | null>;

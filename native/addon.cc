@@ -1,5 +1,6 @@
 // The addon's entry point: registers every bound class and function.
 #include "addon_data.h"
+#include "augment/bindings.h"
 #include "distributed.h"
 #include "functional.h"
 #include "image.h"
@@ -23,6 +24,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmax", Napi::Function::New(env, Softmax, "softmax"));
   exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy, "crossEntropy"));
   exports.Set("resizeImage", Napi::Function::New(env, ResizeImage, "resizeImage"));
+  exports.Set("adjustImage", Napi::Function::New(env, AdjustImage, "adjustImage"));
+  exports.Set("warpImage", Napi::Function::New(env, WarpImage, "warpImage"));
+  exports.Set("rotatePlan", Napi::Function::New(env, RotatePlan, "rotatePlan"));
+  exports.Set("inverseAffineMatrix", Napi::Function::New(env, InverseAffineMatrix, "inverseAffineMatrix"));
+  exports.Set("atanDegrees", Napi::Function::New(env, AtanDegrees, "atanDegrees"));
   exports.Set("imageToTensor", Napi::Function::New(env, ImageToTensor, "imageToTensor"));
   exports.Set("decodeJpeg", Napi::Function::New(env, DecodeJpeg, "decodeJpeg"));
   exports.Set("trainStep", Napi::Function::New(env, TrainStep, "trainStep"));

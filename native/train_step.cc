@@ -19,7 +19,10 @@ StepResult RunStep(NativeModule& model, Optimizer* sgd, const torch::Tensor& inp
   }
   StepResult r;
   r.loss = loss.item<double>();
-  r.correct = outputs.argmax(1).eq(labels).sum().item<int64_t>();
+  // Class-probability targets (mixup, cutmix) count as correct where their
+  // largest entry is the prediction, as torchvision's references count them.
+  const torch::Tensor classes = labels.dim() == 2 ? labels.argmax(1) : labels;
+  r.correct = outputs.argmax(1).eq(classes).sum().item<int64_t>();
   return r;
 }
 

@@ -7,7 +7,8 @@ import { intFlag, runMain, UsageError } from "./usage";
 import { deviceFlag, modelFlag } from "./modelFlags";
 
 const FLAGS = {
-  model: { type: "string", value: "RUN", help: "a run folder (its model.safetensors) or a model.safetensors file; required" },
+  model: { type: "string", value: "RUN", help: "a run folder (its model.safetensors) or a model.safetensors file (with --engine onnxruntime, also an .onnx from npm run export); required" },
+  engine: { type: "string", value: "libtorch|onnxruntime", default: "libtorch", help: "what runs the model: libtorch, or onnxruntime-node (an optional package) on the model exported to ONNX" },
   host: { type: "string", value: "HOST", default: "127.0.0.1", help: "the address to listen on (0.0.0.0: every interface)" },
   port: { type: "string", value: "N", default: "8080", help: "the port to listen on (0: any free one)" },
   "max-batch": { type: "string", value: "N", default: "4", help: "the most images per model call: concurrent requests share batches" },
@@ -25,6 +26,7 @@ export const SPEC: CommandSpec<typeof FLAGS> = {
   examples: [
     "npm run serve -- --model runs/finetune",
     "npm run serve -- --model runs/finetune/model.safetensors --host 0.0.0.0 --port 9000 --queue 16 --timeout-ms 5000",
+    "npm run serve -- --model runs/finetune/model.onnx --engine onnxruntime",
   ],
 };
 
@@ -42,15 +44,18 @@ export async function main(argv: string[]): Promise<number> {
   const maxBodyBytes = intFlag(flags["max-body-bytes"], "max-body-bytes", 10 * 1024 * 1024);
   const queue = intFlag(flags.queue, "queue", 64);
   const timeoutMs = intFlag(flags["timeout-ms"], "timeout-ms", 30_000);
+  const engine = flags.engine ?? "libtorch";
+  if (engine !== "libtorch" && engine !== "onnxruntime") throw new UsageError(`--engine expects libtorch or onnxruntime, got "${engine}"`);
+  if (engine === "onnxruntime" && (flags.device ?? "cpu") !== "cpu") throw new UsageError(`--engine onnxruntime runs on cpu only, got --device ${flags.device}`);
   const device = deviceFlag(flags.device ?? "cpu");
   const model = await modelFlag(flags.model);
-  const classifier = await loadClassifier(model, { device, maxBatch });
+  const classifier = await loadClassifier(model, { device, maxBatch, engine });
   const { app, inFlight } = createServer(classifier, { maxBodyBytes, queue, timeoutMs, logger: flags.log === true });
   const host = flags.host ?? "127.0.0.1";
   const address = await app.listen({ host, port }).catch((err: Error) => {
     throw new Error(`cannot listen on ${host}:${port} (--host, --port): ${err.message}`);
   });
-  process.stdout.write(`serve: ${model} (${classifier.classes.join(", ")}) listening on ${address}\n`);
+  process.stdout.write(`serve: ${model} (${classifier.classes.join(", ")}) listening on ${address}${engine === "libtorch" ? "" : ` (engine ${engine})`}\n`);
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       process.off("SIGTERM", stop).off("SIGINT", stop);

@@ -27,6 +27,8 @@ import { phaseProgress, PhaseProgress } from "./progress";
 import { CommandSpec, FlagTable, helpText, parseCommand } from "./flags";
 import { intFlag, numberFlag, UsageError } from "./usage";
 import { deviceFlag } from "./modelFlags";
+import { AUGMENTS, batchMixing } from "../transforms/augment/presets";
+import { MixedBatches } from "../transforms/augment/mixedBatches";
 
 // One entry per flag: --help, parsing and "did you mean" all read this table.
 const FLAGS = {
@@ -42,6 +44,11 @@ const FLAGS = {
   "warmup-epochs": { type: "string", value: "N", default: "0", help: "step, cosine: a linear warm-up from 1% of lr first; onecycle: the length of its rise" },
   "step-size": { type: "string", value: "N", default: "7", help: "StepLR: epochs between learning-rate decays" },
   gamma: { type: "string", value: "X", default: "0.1", help: "StepLR: the factor of each decay" },
+  augment: { type: "string", value: "tutorial|trivialaugment|randaugment", default: "tutorial", help: "training augmentation: crop and flip, plus TrivialAugmentWide or RandAugment as torchvision's references add them" },
+  mixup: { type: "string", value: "X", default: "0 (off)", help: "MixUp's alpha: each batch mixed with itself rolled by one, Beta(X, X) weights, soft targets" },
+  cutmix: { type: "string", value: "X", default: "0 (off)", help: "CutMix's alpha (with --mixup: one of the two per batch, as torchvision's references choose)" },
+  "label-smoothing": { type: "string", value: "X", default: "0", help: "CrossEntropyLoss's label smoothing, in [0, 1)" },
+  "random-erase": { type: "string", value: "P", default: "0", help: "RandomErasing's probability, on the normalized tensor" },
   weights: { type: "string", value: "DEFAULT|IMAGENET1K_V1|IMAGENET1K_V2|imagenet|none|FILE", default: "imagenet (the architecture's DEFAULT)", help: "starting weights: torchvision's ImageNet ones, random, or a file" },
   device: { type: "string", value: "cpu|cuda|cuda:N", default: "cuda:0 when there is one, else cpu", help: "where the model runs" },
   out: { type: "string", value: "DIR", default: "runs/finetune or runs/feature-extract" as string, help: "folder for model.safetensors, the checkpoint, history and report" },
@@ -88,6 +95,7 @@ export function commandSpec(mode: Mode): CommandSpec<TrainFlags> {
       `npm run ${name} -- --data photos --epochs 5 --out runs/photos`,
       `npm run ${name} -- --resume runs/photos --epochs 10`,
       `npm run ${name} -- --optimizer adamw --scheduler cosine --warmup-epochs 2`,
+      `npm run ${name} -- --augment trivialaugment --label-smoothing 0.1 --mixup 0.2 --cutmix 1.0 --random-erase 0.1`,
       ...(mode === "finetune" ? [] : [`npm run ${name} -- --cache-features`]),
       `npm run ${name} -- --nproc-per-node 2 --device cpu`,
     ],
@@ -121,6 +129,11 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     scheduler: choiceFlag(flags.scheduler, "scheduler", SCHEDULERS, previous?.scheduler ?? "step"),
     warmupEpochs: intFlag(flags["warmup-epochs"], "warmup-epochs", previous?.warmupEpochs ?? 0, 0),
     weightDecay: numberFlag(flags["weight-decay"], "weight-decay", previous?.weightDecay ?? defaultWeightDecay(optimizerName), { min: 0 }),
+    augment: choiceFlag(flags.augment, "augment", AUGMENTS, previous?.augment ?? "tutorial"),
+    mixup: numberFlag(flags.mixup, "mixup", previous?.mixup ?? 0, { min: 0 }),
+    cutmix: numberFlag(flags.cutmix, "cutmix", previous?.cutmix ?? 0, { min: 0 }),
+    labelSmoothing: fractionFlag(flags["label-smoothing"], "label-smoothing", previous?.labelSmoothing ?? 0),
+    randomErase: fractionFlag(flags["random-erase"], "random-erase", previous?.randomErase ?? 0),
     weights: flags.weights ?? previous?.weights ?? "imagenet",
     seed: intFlag(flags.seed, "seed", previous?.seed ?? 0, 0),
     device: flags.device ?? previous?.device ?? defaultDevice(),
@@ -129,6 +142,9 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     backboneLrMult: numberFlag(flags["backbone-lr-mult"], "backbone-lr-mult", previous?.backboneLrMult ?? 0.01, { min: 0, exclusiveMin: true }),
   };
   checkFreezeFlags(settings, mode);
+  // --cache-features trains the head once on features of the val transform: nothing is augmented or mixed.
+  const augmentFlags = (["augment", "mixup", "cutmix", "random-erase"] as const).filter((f) => flags[f] !== undefined);
+  if (flags["cache-features"] && augmentFlags.length) throw new UsageError(`--cache-features trains on cached, unaugmented features; drop --${augmentFlags.join(", --")}`);
   if (settings.warmupEpochs >= settings.epochs) throw new UsageError(`--warmup-epochs must be below --epochs (${settings.epochs}), got ${settings.warmupEpochs}`);
   deviceFlag(settings.device);
   const workers = intFlag(flags.workers, "workers", Math.max(2, require("os").availableParallelism()));
@@ -183,7 +199,10 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   setTransformSeed(settings.seed);
   const skipBad = !!flags["skip-bad-images"];
   const loadData = (isValidFile?: (file: string) => boolean) => dataOrUsageError(() =>
-    tutorialData(settings.data, { batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed, onError: skipBad ? "skip" : "raise", isValidFile }),
+    tutorialData(settings.data, {
+      batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed, onError: skipBad ? "skip" : "raise", isValidFile,
+      augment: { augment: settings.augment, randomErase: settings.randomErase },
+    }),
   );
   let data = loadData();
   // Every rank checks (and so leaves out the same files); rank 0 alone says so.
@@ -198,7 +217,12 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   }
 
   const { model, trainable } = await tutorialModel(mode, classNames.length, resumed ? null : weights, settings.arch);
-  const dataloaders = world ? shardedLoaders(datasets, world, settings.batchSize, workers, settings.seed, resumed ? resumed.state.epoch + 1 : 0) : localLoaders;
+  const unmixed = world ? shardedLoaders(datasets, world, settings.batchSize, workers, settings.seed, resumed ? resumed.state.epoch + 1 : 0) : localLoaders;
+  // --mixup, --cutmix: the training batches go through them, as the references' collate_fn does; each rank mixes with its own stream.
+  const mixing = batchMixing(classNames.length, settings.mixup ?? 0, settings.cutmix ?? 0);
+  const dataloaders = mixing
+    ? { ...unmixed, train: new MixedBatches(unmixed.train, mixing, settings.seed + (world?.rank ?? 0), resumed ? resumed.state.epoch + 1 : 0) }
+    : unmixed;
   model.to(settings.device);
   if (world && settings.freezeEpochs) throw new UsageError("--freeze-epochs runs in one process; drop --nproc-per-node");
   const startEpoch = resumed ? resumed.state.epoch + 1 : 0;
@@ -262,7 +286,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     }
   };
   // The one loss both training paths use.
-  const criterion = new CrossEntropyLoss();
+  const criterion = new CrossEntropyLoss({ labelSmoothing: settings.labelSmoothing });
   if (flags["cache-features"]) {
     if (mode !== "feature-extract") throw new UsageError("--cache-features is for feature-extract only");
     if (resumed) throw new UsageError("--cache-features runs cannot be resumed (they take seconds)");
@@ -400,9 +424,28 @@ function header(h: HeaderInfo): string {
     ["model", `${s.arch}, ${h.command === "finetune" ? "every layer trained" : "frozen but for a new head"}`],
     ["weights", h.weights],
     ["training", `${s.epochs} epochs, batch ${s.batchSize}, ${describeRecipe(s as RunSettings & RecipeSettings)}`],
+    // Only when it differs from the tutorial's crop and flip.
+    ...((s.augment && s.augment !== "tutorial") || s.randomErase || s.mixup || s.cutmix || s.labelSmoothing ? [["augment", describeAugment(s)] as [string, string]] : []),
     ["out", h.out],
   ];
   return rows.map(([k, v]) => `${k.padEnd(9)}${v}`).join("\n") + "\n";
+}
+
+/** A number in [0, 1]: a probability or the label smoothing. */
+function fractionFlag(value: string | undefined, name: string, fallback: number): number {
+  const n = numberFlag(value, name, fallback, { min: 0 });
+  if (n > 1) throw new UsageError(`--${name} expects a number in [0, 1], got "${value}"`);
+  return n;
+}
+
+/** The augmentation and loss options of a run, in a line. */
+function describeAugment(s: RunSettings): string {
+  const parts = [s.augment === "trivialaugment" ? "crop, flip, TrivialAugmentWide" : s.augment === "randaugment" ? "crop, flip, RandAugment" : "crop, flip"];
+  if (s.randomErase) parts.push(`RandomErasing(p ${s.randomErase})`);
+  if (s.mixup) parts.push(`MixUp(alpha ${s.mixup})`);
+  if (s.cutmix) parts.push(`CutMix(alpha ${s.cutmix})`);
+  if (s.labelSmoothing) parts.push(`label smoothing ${s.labelSmoothing}`);
+  return parts.join(", ");
 }
 
 function round(x: number, digits = 4): number {

@@ -16,6 +16,21 @@ export interface CrossEntropyLossOptions {
   reduction?: Reduction;
 }
 
+/** int64 class indices [N], or class probabilities [N, C] of the input's float dtype. */
+export function checkTarget(target: Tensor, inputShape: number[]): void {
+  const [n, c] = inputShape;
+  if (target.dtype === "int64") {
+    if (target.shape.length !== 1 || target.shape[0] !== n) throw new RangeError(`Expected target of shape [${n}] but received [${target.shape.join(", ")}]`);
+    return;
+  }
+  if (target.dtype !== "float32" && target.dtype !== "float64") {
+    throw new TypeError(`Expected target of dtype int64 (class indices) or float32 (class probabilities) but received ${target.dtype}`);
+  }
+  if (target.shape.length !== 2 || target.shape[0] !== n || target.shape[1] !== c) {
+    throw new RangeError(`Expected class-probability target of shape [${n}, ${c}] but received [${target.shape.join(", ")}]`);
+  }
+}
+
 export class CrossEntropyLoss {
   readonly weight: Tensor | null;
   readonly labelSmoothing: number;
@@ -42,15 +57,16 @@ export class CrossEntropyLoss {
     return { weight: this.weight, labelSmoothing: this.labelSmoothing, reduction: this.reduction };
   }
 
-  /** The cross-entropy of `input` logits [N, C] against int64 class indices `target` [N]. */
+  /**
+   * The cross-entropy of `input` logits [N, C] against int64 class indices
+   * `target` [N], or against class probabilities [N, C] (float, as mixup and
+   * cutmix make them; PyTorch takes both since 1.10).
+   */
   forward(input: Tensor, target: Tensor): Promise<Tensor> {
     checkTensor(input, "input");
     checkTensor(target, "target");
     if (input.shape.length !== 2) throw new RangeError(`Expected input of shape [N, C] but received [${input.shape.join(", ")}]`);
-    if (target.dtype !== "int64") throw new TypeError(`Expected target of dtype int64 but received ${target.dtype}`);
-    if (target.shape.length !== 1 || target.shape[0] !== input.shape[0]) {
-      throw new RangeError(`Expected target of shape [${input.shape[0]}] but received [${target.shape.join(", ")}]`);
-    }
+    checkTarget(target, input.shape);
     this.checkClasses(input.shape[1]);
     return withCallerStack(addon.crossEntropy(input, target, isGradEnabled(), this.nativeOptions), new Error());
   }

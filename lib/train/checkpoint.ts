@@ -37,6 +37,12 @@ export interface RunSettings {
   /** --freeze-epochs and --backbone-lr-mult (fastai's fine_tune); 0 or absent: off. */
   freezeEpochs?: number;
   backboneLrMult?: number;
+  /** Absent in runs from before these options: tutorial, 0, 0, 0 and 0. */
+  augment?: "tutorial" | "trivialaugment" | "randaugment";
+  mixup?: number;
+  cutmix?: number;
+  labelSmoothing?: number;
+  randomErase?: number;
   weights: string;
   seed: number;
   device: string;

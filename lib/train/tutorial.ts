@@ -8,6 +8,7 @@ import { Module } from "../nn/module";
 import { SGD } from "../optim/sgd";
 import { Tensor } from "../tensor";
 import * as T from "../transforms";
+import { AugmentSettings, trainTransform } from "../transforms/augment/presets";
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
@@ -15,8 +16,8 @@ export const IMAGENET_STD = [0.229, 0.224, 0.225];
 export type Mode = "finetune" | "feature-extract";
 
 export const dataTransforms = {
-  train: () =>
-    new T.Compose([new T.RandomResizedCrop(224), new T.RandomHorizontalFlip(), new T.ToTensor(), new T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]),
+  /** The tutorial's RandomResizedCrop and flip, with the references' policy and RandomErasing when `augment` asks for them. */
+  train: (augment: AugmentSettings = {}) => trainTransform(augment, IMAGENET_MEAN, IMAGENET_STD),
   val: () => new T.Compose([new T.Resize(256), new T.CenterCrop(224), new T.ToTensor(), new T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]),
 };
 
@@ -29,17 +30,19 @@ export interface LoaderOptions {
   onError?: "raise" | "skip";
   /** Which files are samples (ImageFolder's isValidFile); images by extension by default. */
   isValidFile?: (path: string) => boolean;
+  /** The training images' augmentation (the tutorial's by default). */
+  augment?: AugmentSettings;
 }
 
 /** ImageFolders for `dir`/train and `dir`/val, with the same classes, and their loaders. */
-export function tutorialData(dir: string, { batchSize, numWorkers, seed, onError, isValidFile }: LoaderOptions) {
+export function tutorialData(dir: string, { batchSize, numWorkers, seed, onError, isValidFile, augment }: LoaderOptions) {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`data folder ${dir} does not exist`);
   for (const phase of ["train", "val"]) {
     const sub = path.join(dir, phase);
     if (!fs.existsSync(sub)) throw new Error(`data folder ${dir} has no ${phase}/ folder (expected ${sub})`);
   }
   const datasets = {
-    train: new ImageFolder(path.join(dir, "train"), { transform: dataTransforms.train(), onError, isValidFile }),
+    train: new ImageFolder(path.join(dir, "train"), { transform: dataTransforms.train(augment), onError, isValidFile }),
     val: new ImageFolder(path.join(dir, "val"), { transform: dataTransforms.val(), onError, isValidFile }),
   };
   const a = datasets.train.classes.join(", ");

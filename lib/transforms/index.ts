@@ -9,3 +9,5 @@ export { ToTensor } from "./toTensor";
 export { Normalize } from "./normalize";
 export type { Transform } from "./transform";
 export type { InterpolationMode } from "./functional";
+export * from "./augment";
+export * as functional from "./augment/functional";

@@ -95,6 +95,15 @@ mkdir -p "$root/root/torch-transfer"
 
 for m in "${mounts[@]}"; do mount --bind "/$m" "$root/$m" || fail "could not mount /$m in the root"; done
 
+# The tutorial's data sits beside the checkout (../shared/data), where the
+# tests look for it; it is bound in, not copied.
+data=$(cd "$repo/.." && pwd)/shared/data
+if [ -d "$data" ]; then
+  mkdir -p "$root/root/shared/data"
+  mount --bind "$data" "$root/root/shared/data" || fail "could not mount $data in the root"
+  mounts+=(root/shared/data)
+fi
+
 # The README's commands (the reporter flags only make the counts readable).
 chroot "$root" env -i "${env_in[@]}" bash -c \
   'cd /root/torch-transfer && npm ci && npm test -- --json --outputFile=/root/jest-results.json'

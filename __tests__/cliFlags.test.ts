@@ -10,6 +10,8 @@ import { SPEC as fetchWeights } from "../lib/cli/fetchWeights";
 import { SPEC as serve } from "../lib/cli/serve";
 import { SPEC as exportCommand } from "../lib/cli/export";
 import { SPEC as checkData } from "../lib/cli/checkData";
+import { SPEC as evaluate } from "../lib/cli/evaluate";
+import { SPEC as lrFind } from "../lib/cli/lrFind";
 
 const FLAGS = {
   epochs: { type: "string", value: "N", default: "25", help: "passes over the data" },
@@ -88,6 +90,8 @@ test.each([
   ["serve", serve],
   ["export", exportCommand],
   ["check-data", checkData],
+  ["evaluate", evaluate],
+  ["lr-find", lrFind],
 ] as [string, CommandSpec<FlagTable>][])("every flag of %s has a line in --help, and there are examples", (name, spec) => {
   const text = helpText(spec);
   expect(text.startsWith(`usage: npm run ${name} -- `)).toBe(true);

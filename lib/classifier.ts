@@ -3,9 +3,10 @@
 // batch at a time. With `maxBatch` above 1, images that arrive while the model
 // is busy wait and then go through together as one batch (dynamic batching),
 // each request getting its own row back.
-import { checkInteger, checkOptions, invalid } from "./check";
+import { checkBoolean, checkInteger, checkOptions, invalid } from "./check";
 import { checkDevice } from "./device";
 import { decodeImage } from "./data/decode";
+import { hflip, meanOf } from "./evaluation/tta";
 import { noGrad } from "./grad";
 import { addon } from "./native";
 import { Module } from "./nn/module";
@@ -84,21 +85,30 @@ export class Classifier {
     return this.module;
   }
 
-  /** The `topk` most likely classes of one image (a file path or its bytes), most likely first. */
-  async classify(image: string | Buffer, options: { topk?: number } = {}): Promise<Prediction[]> {
-    const { topk } = checkOptions(options, { topk: true }, "classify");
+  /**
+   * The `topk` most likely classes of one image (a file path or its bytes), most
+   * likely first. With `tta`, the probabilities are the mean of the softmax over
+   * the image and its horizontal flip.
+   */
+  async classify(image: string | Buffer, options: { topk?: number; tta?: boolean } = {}): Promise<Prediction[]> {
+    const { topk, tta = false } = checkOptions(options, { topk: true, tta: true }, "classify");
+    checkBoolean(tta, "tta");
     if (this.disposed) throw new Error("Classifier has been disposed");
     if (typeof image !== "string" && !Buffer.isBuffer(image)) throw invalid("file path or Buffer", "image", image);
     const k = topk === undefined ? this.classes.length : Math.min(checkInteger(topk, "topk", 1), this.classes.length);
     const input = await this.transform.forward(await decodeImage(image));
+    const inputs = tta ? [input, await hflip(input)] : [input];
     if (this.disposed) {
-      input.dispose();
+      inputs.forEach((x) => x.dispose());
       throw new Error("Classifier has been disposed");
     }
-    const values = await new Promise<Float32Array>((resolve, reject) => {
-      this.waiting.push({ input, resolve, reject });
-      this.drain();
-    });
+    const rows = await Promise.all(
+      inputs.map((x) => new Promise<Float32Array>((resolve, reject) => {
+        this.waiting.push({ input: x, resolve, reject });
+        this.drain();
+      })),
+    );
+    const values = rows.length === 2 ? meanOf(rows[0], rows[1]) : rows[0];
     return Array.from(values, (probability, i) => ({ label: this.classes[i], probability }))
       .sort((a, b) => b.probability - a.probability)
       .slice(0, k);

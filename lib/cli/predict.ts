@@ -15,6 +15,7 @@ const FLAGS = {
   device: { type: "string", value: "cpu|cuda|cuda:N", default: "cpu", help: "where the model runs" },
   csv: { type: "string", value: "FILE", help: "also write the predictions to FILE as CSV (image,label,probability[,label2,probability2...])" },
   json: { type: "boolean", help: "print one JSON line per image" },
+  tta: { type: "boolean", help: "test-time augmentation: the mean of the probabilities over each image and its horizontal flip" },
 } as const satisfies FlagTable;
 
 export const SPEC: CommandSpec<typeof FLAGS> = {
@@ -43,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   const classifier = await loadClassifier(model, { device });
   let failures = 0;
   // Decoding overlaps across images; the model takes them a batch at a time.
-  const results = await Promise.allSettled(images.map((image) => classifier.classify(image, { topk })));
+  const results = await Promise.allSettled(images.map((image) => classifier.classify(image, { topk, tta: !!flags.tta })));
   const rows: [string, Prediction[]][] = [];
   results.forEach((result, i) => {
     if (result.status === "rejected") {

@@ -19,6 +19,8 @@ import { DataLoader } from "../data/dataLoader";
 import { hasImageExtension } from "../datasets/imageFolder";
 import { DistributedSampler, ShardSampler } from "../distributed/sampler";
 import { Mode, tutorialModel } from "../train/tutorial";
+import { fineTunePhase, phaseOf } from "../train/fineTune";
+import { checkFreezeFlags } from "./fineTuneFlags";
 import { defaultWeightDecay, describeRecipe, OPTIMIZERS, RecipeSettings, recipeOptimizer, recipeScheduler, SCHEDULERS } from "../train/recipe";
 import { getHead, getModelWeights, listModels } from "../models/registry";
 import { phaseProgress, PhaseProgress } from "./progress";
@@ -60,6 +62,9 @@ const FLAGS = {
   resume: { type: "string", value: "DIR", help: "continue the run saved in DIR (its settings, unless given again)" },
   workers: { type: "string", value: "N", default: "the number of cores, at least 2", help: "images decoded at once" },
   seed: { type: "string", value: "N", default: "0", help: "seed for weights, shuffling and augmentation" },
+  "freeze-epochs": { type: "string", value: "N", default: "0", help: "finetune: train the head (and BatchNorm) alone for N epochs first, then everything at half the lr, as fastai's fine_tune" },
+  "backbone-lr-mult": { type: "string", value: "X", default: "0.01", help: "with --freeze-epochs: the backbone's lr after unfreezing, as a multiple of the head's (fastai's 1/lr_mult)" },
+  "early-stop": { type: "string", value: "N", default: "off", help: "stop when the val accuracy has not beaten its best for N epochs (the best weights are kept)" },
   json: { type: "boolean", help: "print one JSON line per phase and one at the end, no progress bars" },
   "no-report": { type: "boolean", help: "skip the pictures and report.html" },
   "verify-images": { type: "boolean", help: "decode every image once before training; list every bad one and stop if any" },
@@ -140,7 +145,11 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     seed: intFlag(flags.seed, "seed", previous?.seed ?? 0, 0),
     device: flags.device ?? previous?.device ?? defaultDevice(),
     ...dataSettings(flags, previous),
+    earlyStop: intFlag(flags["early-stop"], "early-stop", previous?.earlyStop ?? 0, 0),
+    freezeEpochs: intFlag(flags["freeze-epochs"], "freeze-epochs", previous?.freezeEpochs ?? 0, 0),
+    backboneLrMult: numberFlag(flags["backbone-lr-mult"], "backbone-lr-mult", previous?.backboneLrMult ?? 0.01, { min: 0, exclusiveMin: true }),
   };
+  checkFreezeFlags(settings, mode);
   // --cache-features trains the head once on features of the val transform: nothing is augmented or mixed.
   const augmentFlags = (["augment", "mixup", "cutmix", "random-erase"] as const).filter((f) => flags[f] !== undefined);
   if (flags["cache-features"] && augmentFlags.length) throw new UsageError(`--cache-features trains on cached, unaugmented features; drop --${augmentFlags.join(", --")}`);
@@ -232,15 +241,24 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     ? { ...unmixed, train: new MixedBatches(unmixed.train, mixing, settings.seed + (world?.rank ?? 0), resumed ? resumed.state.epoch + 1 : 0) }
     : unmixed;
   model.to(settings.device);
-  const optimizer = recipeOptimizer(settings, trainable);
-  const scheduler = recipeScheduler(settings, optimizer, dataloaders.train.length);
+  if (world && settings.freezeEpochs) throw new UsageError("--freeze-epochs runs in one process; drop --nproc-per-node");
+  const startEpoch = resumed ? resumed.state.epoch + 1 : 0;
+  let optimizer = recipeOptimizer(settings, trainable);
+  let scheduler = recipeScheduler(settings, optimizer, dataloaders.train.length);
+  // --freeze-epochs: each phase its own optimizer and schedule (lib/train/fineTune.ts).
+  const phaseAt = (epoch: number) => fineTunePhase(settings, model, phaseOf(settings, epoch), dataloaders.train.length);
+  if (settings.freezeEpochs) ({ optimizer, scheduler } = phaseAt(startEpoch));
+  // A checkpoint from the other phase holds the other phase's optimizer: the new phase starts afresh.
+  const samePhase = !settings.freezeEpochs || !resumed || phaseOf(settings, resumed.state.epoch) === phaseOf(settings, startEpoch);
   // One process: the loaders' generators go into the checkpoint. Data-parallel
   // ranks reseed theirs each epoch instead (see shardedLoaders), since only rank 0 writes.
   const rngLoaders = world ? {} : localLoaders;
   if (resumed) {
     model.loadStateDict(resumed.model);
-    optimizer.loadStateDict(checkpointOptimizerState(resumed, optimizer));
-    scheduler.loadStateDict(resumed.state.scheduler as LRSchedulerState);
+    if (samePhase) {
+      optimizer.loadStateDict(checkpointOptimizerState(resumed, optimizer));
+      scheduler.loadStateDict(resumed.state.scheduler as LRSchedulerState);
+    }
     if (resumed.state.rng) restoreRng(resumed.state.rng, rngLoaders);
   }
 
@@ -266,13 +284,13 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     const line = { epoch: r.epoch, phase: r.phase, loss: round(r.loss), acc: round(r.acc), seconds: round(r.seconds, 2), images: r.images };
     process.stdout.write(flags.json ? JSON.stringify(line) + "\n" : `epoch ${r.epoch + 1}/${settings.epochs} ${r.phase.padEnd(5)} loss ${r.loss.toFixed(4)} acc ${r.acc.toFixed(4)} (${r.seconds.toFixed(1)} s)\n`);
   };
-  const finish = async (bestAcc: number, history: EpochRecord[], started: number) => {
+  const finish = async (bestAcc: number, history: EpochRecord[], started: number, stoppedEarly?: { epoch: number }) => {
     const seconds = (Date.now() - started) / 1000;
     group?.dispose();
     if (!lead) return;
     if (!flags["no-report"]) {
       const { writeReport } = await import("../viz");
-      await writeReport({ outDir: out, settings: { ...meta.settings, bestValAcc: bestAcc }, history, classNames, model, valLoader: localLoaders.val, device: settings.device });
+      await writeReport({ outDir: out, settings: { ...meta.settings, bestValAcc: bestAcc, ...(stoppedEarly ? { stoppedEarlyAfterEpoch: stoppedEarly.epoch } : {}) }, history, classNames, model, valLoader: localLoaders.val, device: settings.device });
     }
     const checkpoint = path.join(out, MODEL_FILE);
     const skipped = bad.length + data.sources.reduce((n, d) => n + d.skippedFiles.length, 0);
@@ -325,6 +343,12 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       bestPath: lead ? path.join(out, MODEL_FILE) : undefined,
       bestMetadata: modelMetadata(meta),
       signal: controller.signal,
+      earlyStopping: settings.earlyStop ? { patience: settings.earlyStop } : undefined,
+      beforeEpoch: (epoch) => {
+        if (!settings.freezeEpochs || epoch !== settings.freezeEpochs || epoch === startEpoch) return;
+        ({ optimizer, scheduler } = phaseAt(epoch));
+        return { optimizer, scheduler };
+      },
       resume: resumed
         ? { startEpoch: resumed.state.epoch + 1, bestAcc: resumed.state.bestAcc, bestWeights: resumed.best, history: resumed.state.history }
         : undefined,
@@ -349,7 +373,12 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
         valRecord = null;
       },
     });
-    await finish(result.bestAcc, result.history, started);
+    if (result.stoppedEarly && lead) {
+      const { epoch, epochsWithoutImprovement } = result.stoppedEarly;
+      const line = `stopped early after epoch ${epoch + 1} of ${settings.epochs}: no better val accuracy for ${epochsWithoutImprovement} epoch(s)`;
+      process.stdout.write(flags.json ? JSON.stringify({ stoppedEarly: { epoch, epochsWithoutImprovement } }) + "\n" : line + "\n");
+    }
+    await finish(result.bestAcc, result.history, started, result.stoppedEarly);
     return 0;
   } catch (err) {
     if (!(err instanceof TrainingInterrupted)) throw err;

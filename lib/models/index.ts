@@ -17,4 +17,5 @@ export type { VisionTransformerOptions } from "./visionTransformer";
 export type { ModelOptions } from "./build";
 export { Weights } from "./weightsEnum";
 export type { WeightsEnum, AnyWeightsEnum, WeightsSpec } from "./weightsEnum";
-export { listModels, getModel, getModelWeights, getWeight, getHead, replaceHead } from "./registry";
+export { listModels, getModel, getModelWeights, getWeight, getHead, replaceHead, getFeatureStages } from "./registry";
+export type { FeatureStages } from "./registry";

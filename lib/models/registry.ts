@@ -15,23 +15,46 @@ import { AnyWeightsEnum, Weights } from "./weightsEnum";
 interface Entry {
   build: (options?: ModelOptions) => Module | Promise<Module>;
   weights: AnyWeightsEnum;
+  /** Where the last convolutional stage ends and what follows it, for Grad-CAM; none for a transformer. */
+  stages?: FeatureStages;
 }
 
+/**
+ * A model as its forward runs it: the top-level children up to and including
+ * `features` (the last convolutional stage; ResNet's layer4, MobileNetV3's and
+ * ConvNeXt's features), then global average pooling, then the classifier
+ * `head` (flattened first where the model's forward flattens).
+ */
+export interface FeatureStages {
+  /** The model's class name (ResNet, MobileNetV3, ConvNeXt). */
+  kind: string;
+  features: string;
+  pool: string;
+  head: string;
+  flatten: boolean;
+}
+
+const RESNET: FeatureStages = { kind: "ResNet", features: "layer4", pool: "avgpool", head: "fc", flatten: true };
+const MOBILENET: FeatureStages = { kind: "MobileNetV3", features: "features", pool: "avgpool", head: "classifier", flatten: true };
+// ConvNeXt's classifier is Sequential(LayerNorm2d, Flatten, Linear): it flattens itself.
+const CONVNEXT: FeatureStages = { kind: "ConvNeXt", features: "features", pool: "avgpool", head: "classifier", flatten: false };
+const EFFICIENTNET: FeatureStages = { kind: "EfficientNet", features: "features", pool: "avgpool", head: "classifier", flatten: true };
+
 const MODELS: Record<string, Entry> = {
-  resnet18: { build: resnet.resnet18, weights: resnet.ResNet18_Weights },
-  resnet34: { build: resnet.resnet34, weights: resnet.ResNet34_Weights },
-  resnet50: { build: resnet.resnet50, weights: resnet.ResNet50_Weights },
-  resnet101: { build: resnet.resnet101, weights: resnet.ResNet101_Weights },
-  resnet152: { build: resnet.resnet152, weights: resnet.ResNet152_Weights },
-  resnext50_32x4d: { build: resnet.resnext50_32x4d, weights: resnet.ResNeXt50_32X4D_Weights },
-  wide_resnet50_2: { build: resnet.wide_resnet50_2, weights: resnet.Wide_ResNet50_2_Weights },
-  mobilenet_v3_large: { build: mobilenetv3.mobilenet_v3_large, weights: mobilenetv3.MobileNet_V3_Large_Weights },
-  mobilenet_v3_small: { build: mobilenetv3.mobilenet_v3_small, weights: mobilenetv3.MobileNet_V3_Small_Weights },
-  convnext_tiny: { build: convnext.convnext_tiny, weights: convnext.ConvNeXt_Tiny_Weights },
-  efficientnet_b0: { build: efficientnet.efficientnet_b0, weights: efficientnet.EfficientNet_B0_Weights },
-  efficientnet_b1: { build: efficientnet.efficientnet_b1, weights: efficientnet.EfficientNet_B1_Weights },
-  efficientnet_b2: { build: efficientnet.efficientnet_b2, weights: efficientnet.EfficientNet_B2_Weights },
-  efficientnet_b3: { build: efficientnet.efficientnet_b3, weights: efficientnet.EfficientNet_B3_Weights },
+  resnet18: { build: resnet.resnet18, weights: resnet.ResNet18_Weights, stages: RESNET },
+  resnet34: { build: resnet.resnet34, weights: resnet.ResNet34_Weights, stages: RESNET },
+  resnet50: { build: resnet.resnet50, weights: resnet.ResNet50_Weights, stages: RESNET },
+  resnet101: { build: resnet.resnet101, weights: resnet.ResNet101_Weights, stages: RESNET },
+  resnet152: { build: resnet.resnet152, weights: resnet.ResNet152_Weights, stages: RESNET },
+  resnext50_32x4d: { build: resnet.resnext50_32x4d, weights: resnet.ResNeXt50_32X4D_Weights, stages: RESNET },
+  wide_resnet50_2: { build: resnet.wide_resnet50_2, weights: resnet.Wide_ResNet50_2_Weights, stages: RESNET },
+  mobilenet_v3_large: { build: mobilenetv3.mobilenet_v3_large, weights: mobilenetv3.MobileNet_V3_Large_Weights, stages: MOBILENET },
+  mobilenet_v3_small: { build: mobilenetv3.mobilenet_v3_small, weights: mobilenetv3.MobileNet_V3_Small_Weights, stages: MOBILENET },
+  convnext_tiny: { build: convnext.convnext_tiny, weights: convnext.ConvNeXt_Tiny_Weights, stages: CONVNEXT },
+  efficientnet_b0: { build: efficientnet.efficientnet_b0, weights: efficientnet.EfficientNet_B0_Weights, stages: EFFICIENTNET },
+  efficientnet_b1: { build: efficientnet.efficientnet_b1, weights: efficientnet.EfficientNet_B1_Weights, stages: EFFICIENTNET },
+  efficientnet_b2: { build: efficientnet.efficientnet_b2, weights: efficientnet.EfficientNet_B2_Weights, stages: EFFICIENTNET },
+  efficientnet_b3: { build: efficientnet.efficientnet_b3, weights: efficientnet.EfficientNet_B3_Weights, stages: EFFICIENTNET },
   vit_b_16: { build: vit.vit_b_16, weights: vit.ViT_B_16_Weights },
 };
 
@@ -55,6 +78,21 @@ export function getModel(name: string, options: ModelOptions = {}): Module | Pro
 /** The weights enum of an architecture (torchvision's get_model_weights). */
 export function getModelWeights(name: string): AnyWeightsEnum {
   return entry(name).weights;
+}
+
+/** The stages of an architecture, by name or by a model of it (see FeatureStages). */
+export function getFeatureStages(nameOrModel: string | Module): FeatureStages {
+  const kinds = [...new Set(Object.values(MODELS).flatMap((e) => (e.stages ? [e.stages.kind] : [])))];
+  if (typeof nameOrModel === "string") {
+    const stages = entry(nameOrModel).stages;
+    if (!stages) throw new TypeError(`${nameOrModel} has no convolutional stage (Grad-CAM needs one of ${kinds.join(", ")})`);
+    return stages;
+  }
+  if (!(nameOrModel instanceof Module)) throw invalid("architecture name or Module", "model", nameOrModel);
+  const kind = nameOrModel.kind;
+  const found = Object.values(MODELS).find((e) => e.stages?.kind === kind);
+  if (!found?.stages) throw new TypeError(`Expected a whole model of a registered architecture with a convolutional stage (${kinds.join(", ")}) but received a ${kind}`);
+  return found.stages;
 }
 
 /** The weights enum member a name gives for an architecture ("IMAGENET1K_V2", "DEFAULT"), or undefined. */

@@ -32,6 +32,11 @@ export interface RunSettings {
   scheduler?: "step" | "cosine" | "onecycle";
   warmupEpochs?: number;
   weightDecay?: number;
+  /** --early-stop's patience in epochs; 0 or absent: off. */
+  earlyStop?: number;
+  /** --freeze-epochs and --backbone-lr-mult (fastai's fine_tune); 0 or absent: off. */
+  freezeEpochs?: number;
+  backboneLrMult?: number;
   /** Absent in runs from before these options: tutorial, 0, 0, 0 and 0. */
   augment?: "tutorial" | "trivialaugment" | "randaugment";
   mixup?: number;

@@ -1,3 +1,3 @@
 export { trainModel, evaluate, TrainingInterrupted } from "./trainModel";
-export type { EpochRecord, TrainOptions, TrainResult, TrainState, BatchSource, Phase } from "./trainModel";
+export type { EpochRecord, TrainOptions, TrainResult, TrainState, BatchSource, Phase, OptimizerSwap } from "./trainModel";
 export { cloneStateDict, disposeStateDict } from "./stateDicts";

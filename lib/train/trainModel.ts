@@ -58,14 +58,31 @@ export interface TrainOptions {
   schedulerStepsPer?: StepsPer;
   /** What ReduceLROnPlateau watches: the val loss (default, for mode "min") or the val accuracy (for mode "max"). */
   plateauMetric?: "valLoss" | "valAcc";
+  /**
+   * Stop once the val accuracy has not beaten the best for this many epochs in a
+   * row (Keras' and Lightning's patience); the best weights are restored as
+   * always. Counted from the history, so a resumed run keeps its count.
+   */
+  earlyStopping?: { patience: number };
+  /**
+   * Called before each epoch; may return another optimizer and scheduler to
+   * train with from this epoch on (a frozen-backbone phase, then everything,
+   * as fastai's fine_tune does).
+   */
+  beforeEpoch?: (epoch: number) => void | OptimizerSwap | Promise<void | OptimizerSwap>;
   /** Continue a run: the epoch to start at, and what the earlier epochs gave. */
   resume?: { startEpoch: number; bestAcc: number; bestWeights: StateDict | null; history: EpochRecord[] };
 }
 
 const TRAIN_OPTIONS: Record<keyof TrainOptions, true> = {
   dataloaders: true, numEpochs: true, device: true, onEpoch: true, onBatch: true, onEpochEnd: true, bestPath: true, bestMetadata: true, signal: true, resume: true,
-  schedulerStepsPer: true, plateauMetric: true,
+  schedulerStepsPer: true, plateauMetric: true, earlyStopping: true, beforeEpoch: true,
 };
+
+export interface OptimizerSwap {
+  optimizer: Optimizer;
+  scheduler: LRScheduler | ReduceLROnPlateau | null;
+}
 
 export interface TrainState {
   epoch: number; // the epoch just finished
@@ -79,6 +96,8 @@ export interface TrainResult<M extends Module> {
   bestAcc: number;
   history: EpochRecord[];
   bestPath: string;
+  /** Set when earlyStopping ended the run: the last epoch trained, and the val accuracy's epochs without improvement. */
+  stoppedEarly?: { epoch: number; epochsWithoutImprovement: number };
 }
 
 export class TrainingInterrupted extends Error {
@@ -99,22 +118,16 @@ export async function trainModel<M extends Module>(
   if (!(criterion instanceof CrossEntropyLoss)) throw invalid("CrossEntropyLoss", "criterion", criterion);
   // The tutorial's running loss multiplies each batch's loss by its size: a per-sample loss has no single value.
   if (criterion.reduction === "none") throw invalid('a criterion with reduction "mean" or "sum"', "criterion", criterion.toString());
-  if (!(optimizer instanceof Optimizer)) throw invalid("Optimizer (SGD, Adam or AdamW)", "optimizer", optimizer);
-  if (scheduler !== null && !(scheduler instanceof LRScheduler) && !(scheduler instanceof ReduceLROnPlateau)) {
-    throw invalid("learning-rate scheduler or null", "scheduler", scheduler);
-  }
-  if (scheduler !== null && scheduler.optimizer !== optimizer) throw new Error("the scheduler was made for another optimizer than trainModel's");
   if (options === undefined) throw invalid("options object with dataloaders", "options", options);
-  const { dataloaders, numEpochs = 25, onEpoch, onBatch, onEpochEnd, signal, resume } = checkOptions(options, TRAIN_OPTIONS, "trainModel");
-  const stepsPer = options.schedulerStepsPer ?? scheduler?.defaultStepsPer ?? "epoch";
-  if (stepsPer !== "batch" && stepsPer !== "epoch") throw invalid('"batch" or "epoch"', "schedulerStepsPer", stepsPer);
-  if (stepsPer === "batch" && scheduler instanceof ReduceLROnPlateau) throw invalid('"epoch" for ReduceLROnPlateau', "schedulerStepsPer", stepsPer);
+  const { dataloaders, numEpochs = 25, onEpoch, onBatch, onEpochEnd, signal, resume, beforeEpoch } = checkOptions(options, TRAIN_OPTIONS, "trainModel");
+  if (beforeEpoch !== undefined && typeof beforeEpoch !== "function") throw invalid("function", "beforeEpoch", beforeEpoch);
   const plateauMetric = options.plateauMetric ?? "valLoss";
   if (plateauMetric !== "valLoss" && plateauMetric !== "valAcc") throw invalid('"valLoss" or "valAcc"', "plateauMetric", plateauMetric);
-  const batchScheduler = stepsPer === "batch" ? (scheduler as LRScheduler) : null;
+  let batchScheduler = checkSchedule(optimizer, scheduler, options.schedulerStepsPer);
   if (!dataloaders || !dataloaders.train || !dataloaders.val) throw invalid("{ train, val } data loaders", "dataloaders", dataloaders);
   if (!Number.isInteger(numEpochs) || numEpochs < 1) throw invalid("positive integer", "numEpochs", numEpochs);
   const device = checkDevice(options.device ?? defaultDevice());
+  const patience = checkPatience(options.earlyStopping);
 
   const bestPath = options.bestPath ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), "torch-transfer-")), "best_model_params.safetensors");
   const { save } = await import("../serialization");
@@ -125,8 +138,21 @@ export async function trainModel<M extends Module>(
   const saveBest = () => save(bestWeights, bestPath, { ...options.bestMetadata, bestValAcc: String(bestAcc) }, { format: "safetensors" });
   if (!resume?.bestWeights) await saveBest();
 
+  let stoppedEarly: TrainResult<M>["stoppedEarly"];
+  const shouldStop = () => {
+    const stale = epochsWithoutImprovement(history);
+    if (patience === undefined || stale < patience) return false;
+    stoppedEarly = { epoch: history[history.length - 1].epoch, epochsWithoutImprovement: stale };
+    return true;
+  };
   try {
-    for (let epoch = resume?.startEpoch ?? 0; epoch < numEpochs; epoch++) {
+    for (let epoch = resume?.startEpoch ?? 0; epoch < numEpochs && !shouldStop(); epoch++) {
+      const swap = await beforeEpoch?.(epoch);
+      if (swap) {
+        if (typeof swap !== "object") throw invalid("{ optimizer, scheduler } or nothing", "what beforeEpoch returned", swap);
+        batchScheduler = checkSchedule(swap.optimizer, swap.scheduler, options.schedulerStepsPer);
+        ({ optimizer, scheduler } = swap);
+      }
       for (const phase of ["train", "val"] as const) {
         const record = await runPhase(model, criterion, optimizer, dataloaders[phase], phase, epoch, device, onBatch, signal, history.length / 2, batchScheduler);
         if (phase === "train" && scheduler instanceof LRScheduler && !batchScheduler) scheduler.step();
@@ -146,7 +172,45 @@ export async function trainModel<M extends Module>(
   } finally {
     disposeStateDict(bestWeights);
   }
-  return { model, bestAcc, history, bestPath };
+  return { model, bestAcc, history, bestPath, ...(stoppedEarly ? { stoppedEarly } : {}) };
+}
+
+/** Checks an optimizer and its scheduler; the scheduler to step after every batch, if any. */
+function checkSchedule(optimizer: Optimizer, scheduler: LRScheduler | ReduceLROnPlateau | null, stepsPerOption: StepsPer | undefined): LRScheduler | null {
+  if (!(optimizer instanceof Optimizer)) throw invalid("Optimizer (SGD, Adam or AdamW)", "optimizer", optimizer);
+  if (scheduler !== null && !(scheduler instanceof LRScheduler) && !(scheduler instanceof ReduceLROnPlateau)) {
+    throw invalid("learning-rate scheduler or null", "scheduler", scheduler);
+  }
+  if (scheduler !== null && scheduler.optimizer !== optimizer) throw new Error("the scheduler was made for another optimizer than trainModel's");
+  const stepsPer = stepsPerOption ?? scheduler?.defaultStepsPer ?? "epoch";
+  if (stepsPer !== "batch" && stepsPer !== "epoch") throw invalid('"batch" or "epoch"', "schedulerStepsPer", stepsPer);
+  if (stepsPer === "batch" && scheduler instanceof ReduceLROnPlateau) throw invalid('"epoch" for ReduceLROnPlateau', "schedulerStepsPer", stepsPer);
+  return stepsPer === "batch" ? (scheduler as LRScheduler) : null;
+}
+
+function checkPatience(option: TrainOptions["earlyStopping"]): number | undefined {
+  if (option === undefined) return undefined;
+  if (typeof option !== "object" || option === null) throw invalid("{ patience }", "earlyStopping", option);
+  checkOptions(option, { patience: true }, "earlyStopping");
+  if (!Number.isInteger(option.patience) || option.patience < 1) throw invalid("positive integer", "earlyStopping.patience", option.patience);
+  return option.patience;
+}
+
+/**
+ * Val epochs since the val accuracy last rose above its best so far, by the
+ * rule that keeps the best weights (strictly above; the best starts at 0).
+ */
+export function epochsWithoutImprovement(history: EpochRecord[]): number {
+  let best = 0;
+  let stale = 0;
+  for (const r of history) {
+    if (r.phase !== "val") continue;
+    if (r.acc > best) {
+      best = r.acc;
+      stale = 0;
+    } else stale++;
+  }
+  return stale;
 }
 
 async function runPhase(

@@ -314,13 +314,13 @@ describe("refusals: one line, exit 2 for usage, nothing saved is lost", () => {
     expect(r.stderr).toMatch(/train and val have different classes/);
   });
 
-  test("a data folder without val/ is a usage error", () => {
+  test("a data folder without val/ is a usage error that says how to split one", () => {
     const noVal = path.join(tmp, "no-val");
     subset(noVal, 1);
     fs.rmSync(path.join(noVal, "val"), { recursive: true });
     const r = run("finetune", ["--data", noVal, "--weights", "none", "--epochs", "1"]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe(`finetune: data folder ${noVal} has no val/ folder (expected ${path.join(noVal, "val")})\n`);
+    expect(r.stderr).toBe(`finetune: data folder ${noVal} has no val/ folder (expected ${path.join(noVal, "val")}); for one folder of class folders, pass --val-split 0.2 to hold out 20% of each class\n`);
   });
 
   test("an empty class", () => {

@@ -12,6 +12,7 @@ import { addon } from "./native";
 import { Module } from "./nn/module";
 import { modelFileOf } from "./train/checkpoint";
 import { loadTrainedModel } from "./train/loadTrained";
+import { Preprocessing, savedPreprocessing, TUTORIAL_PREPROCESSING } from "./train/preprocessing";
 import { dataTransforms } from "./train/tutorial";
 import { Tensor } from "./tensor";
 
@@ -57,8 +58,9 @@ interface Pending {
 }
 
 export class Classifier {
-  private readonly transform = dataTransforms.val();
+  private readonly transform: ReturnType<typeof dataTransforms.val>;
   readonly maxBatch: number;
+  readonly preprocessing: Preprocessing;
   private readonly waiting: Pending[] = [];
   private running = false;
   private disposed = false;
@@ -67,9 +69,12 @@ export class Classifier {
   private readonly backend: InferenceBackend;
   private readonly module: Module | null;
 
-  constructor(model: Module | InferenceBackend, readonly classes: string[], readonly device: string, options: ClassifierOptions = {}) {
-    const { maxBatch = 4 } = checkOptions(options, { maxBatch: true }, "Classifier");
+  /** `preprocessing`: the model's eval preset (loadClassifier reads it from the file); the tutorial's by default. */
+  constructor(model: Module | InferenceBackend, readonly classes: string[], readonly device: string, options: ClassifierOptions & { preprocessing?: Preprocessing } = {}) {
+    const { maxBatch = 4, preprocessing = TUTORIAL_PREPROCESSING } = checkOptions(options, { maxBatch: true, preprocessing: true }, "Classifier");
     this.maxBatch = checkInteger(maxBatch, "maxBatch", 1);
+    this.preprocessing = preprocessing;
+    this.transform = dataTransforms.val(preprocessing);
     this.module = model instanceof Module ? model : null;
     this.backend = model instanceof Module ? { engine: "libtorch", run: (inputs) => this.runModule(inputs), dispose: () => model.dispose() } : model;
   }
@@ -196,11 +201,11 @@ export async function loadClassifier(fileOrRunDir: string, options: LoadClassifi
   if (maxBatch !== undefined) checkInteger(maxBatch, "maxBatch", 1);
   if (engine === "onnxruntime") {
     const { loadOnnxBackend } = await import("./onnx/runtime");
-    const { backend, classes } = await loadOnnxBackend(await modelFileOf(fileOrRunDir));
-    return new Classifier(backend, classes, device, { maxBatch });
+    const { backend, classes, preprocessing } = await loadOnnxBackend(await modelFileOf(fileOrRunDir));
+    return new Classifier(backend, classes, device, { maxBatch, preprocessing });
   }
   if (fileOrRunDir.toLowerCase().endsWith(".onnx")) throw new Error(`${fileOrRunDir} is an ONNX model: load it with { engine: "onnxruntime" }`);
   const { model, meta } = await loadTrainedModel(fileOrRunDir);
   model.to(device).eval();
-  return new Classifier(model, meta.classes, device, { maxBatch });
+  return new Classifier(model, meta.classes, device, { maxBatch, preprocessing: savedPreprocessing(meta.settings) });
 }

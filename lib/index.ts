@@ -26,6 +26,8 @@ export type { Prediction, ClassifierOptions, LoadClassifierOptions, ClassifierEn
 export { createServer } from "./serve/app";
 export type { ServeOptions, Server } from "./serve/app";
 export { dataTransforms, IMAGENET_MEAN, IMAGENET_STD } from "./train/tutorial";
+export { preprocessingFor, TUTORIAL_PREPROCESSING } from "./train/preprocessing";
+export type { Preprocessing } from "./train/preprocessing";
 export * as distributed from "./distributed";
 export * as evaluation from "./evaluation";
 export * as onnx from "./onnx";

@@ -54,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   const classifier = await loadClassifier(model, { device });
   let dataset: ImageFolder<Tensor>;
   try {
-    dataset = new ImageFolder(data, { transform: dataTransforms.val() });
+    dataset = new ImageFolder(data, { transform: dataTransforms.val(classifier.preprocessing) });
   } catch (err) {
     throw new UsageError(`--data: ${(err as Error).message}`);
   }

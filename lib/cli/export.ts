@@ -5,7 +5,9 @@ import { MAX_OPSET, MIN_OPSET, DEFAULT_OPSET, export as exportOnnx } from "../on
 import { load, loadSafetensorsMetadata, save } from "../serialization";
 import { parseModelMetadata } from "../train/checkpoint";
 import { loadTrainedModel } from "../train/loadTrained";
-import { IMAGENET_MEAN, IMAGENET_STD } from "../train/tutorial";
+import { Preprocessing, savedPreprocessing } from "../train/preprocessing";
+
+export type { Preprocessing } from "../train/preprocessing";
 import { writeFileAtomic } from "../viz/atomicWrite";
 import { CommandSpec, FlagTable, helpText, parseCommand } from "./flags";
 import { runMain, UsageError } from "./usage";
@@ -33,17 +35,6 @@ export const SPEC: CommandSpec<typeof FLAGS> = {
   ],
 };
 
-/** The val transform, dataTransforms.val(): Resize(256), CenterCrop(224), ToTensor, Normalize(ImageNet's mean and std). */
-export interface Preprocessing {
-  resize: number;
-  crop: number;
-  mean: number[];
-  std: number[];
-  interpolation: "bilinear";
-}
-
-const PREPROCESSING: Preprocessing = { resize: 256, crop: 224, mean: IMAGENET_MEAN, std: IMAGENET_STD, interpolation: "bilinear" };
-
 /** What a user of the .pth needs besides the weights: the classes in fc's order and the val transform. */
 export interface PthSidecar {
   format: "torch-transfer/pth-sidecar-v1";
@@ -70,7 +61,7 @@ async function exportPth(checkpoint: string, out: string): Promise<void> {
     weights: path.basename(out),
     arch: meta.settings.arch ?? "resnet18",
     classes: meta.classes,
-    preprocessing: PREPROCESSING,
+    preprocessing: savedPreprocessing(meta.settings),
   };
   await writeFileAtomic(sidecarFile, JSON.stringify(sidecar, null, 2) + "\n");
   process.stdout.write(`Wrote ${out} and ${sidecarFile}\n`);
@@ -78,22 +69,23 @@ async function exportPth(checkpoint: string, out: string): Promise<void> {
 
 async function exportOnnxFile(checkpoint: string, out: string, opset: number, dynamicBatch: boolean): Promise<void> {
   const { model, meta } = await loadTrainedModel(checkpoint);
+  const preprocessing = savedPreprocessing(meta.settings);
   try {
     await exportOnnx(model, out, {
       opset,
       dynamicBatch,
-      imageSize: PREPROCESSING.crop,
+      imageSize: preprocessing.crop,
       metadata: {
         format: ONNX_FORMAT,
         arch: meta.settings.arch,
         classes: JSON.stringify(meta.classes),
-        preprocessing: JSON.stringify(PREPROCESSING),
+        preprocessing: JSON.stringify(preprocessing),
       },
     });
   } finally {
     model.dispose();
   }
-  process.stdout.write(`Wrote ${out} (opset ${opset}, input "input" [${dynamicBatch ? "batch" : 1}, 3, ${PREPROCESSING.crop}, ${PREPROCESSING.crop}], output "logits")\n`);
+  process.stdout.write(`Wrote ${out} (opset ${opset}, input "input" [${dynamicBatch ? "batch" : 1}, 3, ${preprocessing.crop}, ${preprocessing.crop}], output "logits")\n`);
 }
 
 export async function main(argv: string[]): Promise<number> {

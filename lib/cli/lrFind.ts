@@ -12,6 +12,7 @@ import { writeJsonAtomic } from "../train/checkpoint";
 import { lrFind } from "../train/lrFind";
 import { defaultWeightDecay, OPTIMIZERS, OptimizerName, recipeOptimizer, RecipeSettings } from "../train/recipe";
 import { Mode, tutorialData, tutorialModel } from "../train/tutorial";
+import { preprocessingFor } from "../train/preprocessing";
 import { CommandSpec, FlagTable, helpText, parseCommand } from "./flags";
 import { deviceFlag } from "./modelFlags";
 import { intFlag, numberFlag, runMain, UsageError } from "./usage";
@@ -75,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
   setTransformSeed(seed);
   let loaders;
   try {
-    loaders = tutorialData(data, { batchSize: intFlag(flags["batch-size"], "batch-size", 4), numWorkers: intFlag(flags.workers, "workers", Math.max(2, require("os").availableParallelism())), seed });
+    loaders = tutorialData(data, { batchSize: intFlag(flags["batch-size"], "batch-size", 4), numWorkers: intFlag(flags.workers, "workers", Math.max(2, require("os").availableParallelism())), seed, preprocessing: preprocessingFor(arch, weights) });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

@@ -11,6 +11,7 @@ import { CsvImageDataset } from "../datasets/csvImageDataset";
 import { ImageFolder } from "../datasets/imageFolder";
 import { LabelledImages } from "../datasets/labelledImages";
 import { Generator } from "../random";
+import { Preprocessing } from "../train/preprocessing";
 import { dataTransforms, datasetWithValTransform, tutorialData } from "../train/tutorial";
 import { AugmentSettings } from "../transforms/augment/presets";
 import { Subset } from "../utils/data/subset";
@@ -35,6 +36,8 @@ export interface RunDataOptions {
   isValidFile?: (file: string) => boolean;
   /** The training images' augmentation (the tutorial's by default). */
   augment?: AugmentSettings;
+  /** The run's sizes and filter (its weights' preset; the tutorial's by default). */
+  preprocessing?: Preprocessing;
 }
 
 export interface SplitRow {
@@ -69,12 +72,12 @@ export function runData(o: RunDataOptions): RunData {
     if (!hasVal) {
       throw new Error(`data folder ${dir} has no val/ folder (expected ${path.join(dir, "val")}); for one folder of class folders, pass --val-split 0.2 to hold out 20% of each class`);
     }
-    const made = tutorialData(dir, { batchSize: o.batchSize, numWorkers: o.numWorkers, seed: o.seed, onError: o.onError, isValidFile: o.isValidFile, augment: o.augment });
+    const made = tutorialData(dir, { batchSize: o.batchSize, numWorkers: o.numWorkers, seed: o.seed, onError: o.onError, isValidFile: o.isValidFile, augment: o.augment, preprocessing: o.preprocessing });
     return {
       ...made,
       trainTargets: made.datasets.train.targets,
       sources: [made.datasets.train, made.datasets.val],
-      trainForFeatures: datasetWithValTransform(made.datasets.train.root),
+      trainForFeatures: datasetWithValTransform(made.datasets.train.root, o.preprocessing),
       split: null,
     };
   }
@@ -86,8 +89,8 @@ export function runData(o: RunDataOptions): RunData {
   let base: { train: LabelledImages<unknown>; val: LabelledImages<unknown> };
   let fromColumn: ("train" | "val")[] | null = null;
   if (labels !== undefined) {
-    const train = new CsvImageDataset(dir, labels, { ...common, transform: dataTransforms.train(o.augment) });
-    base = { train, val: new CsvImageDataset(dir, labels, { ...common, transform: dataTransforms.val() }) };
+    const train = new CsvImageDataset(dir, labels, { ...common, transform: dataTransforms.train(o.augment, o.preprocessing) });
+    base = { train, val: new CsvImageDataset(dir, labels, { ...common, transform: dataTransforms.val(o.preprocessing) }) };
     if ("split" in train.rows[0]) {
       if (valSplit !== undefined) throw new Error(`--val-split: ${labels} has a split column already; drop --val-split to use it`);
       fromColumn = train.rows.map((row, i) => {
@@ -102,8 +105,8 @@ export function runData(o: RunDataOptions): RunData {
     // A folder with train/ but no val/: its train/ is the one to split.
     const root = fs.existsSync(path.join(dir, "train")) ? path.join(dir, "train") : dir;
     base = {
-      train: new ImageFolder(root, { ...common, transform: dataTransforms.train(o.augment), isValidFile: (f) => keep(f) && (o.isValidFile ?? defaultImage)(f) }),
-      val: new ImageFolder(root, { ...common, transform: dataTransforms.val(), isValidFile: (f) => keep(f) && (o.isValidFile ?? defaultImage)(f) }),
+      train: new ImageFolder(root, { ...common, transform: dataTransforms.train(o.augment, o.preprocessing), isValidFile: (f) => keep(f) && (o.isValidFile ?? defaultImage)(f) }),
+      val: new ImageFolder(root, { ...common, transform: dataTransforms.val(o.preprocessing), isValidFile: (f) => keep(f) && (o.isValidFile ?? defaultImage)(f) }),
     };
   }
 

@@ -19,6 +19,7 @@ import { DataLoader } from "../data/dataLoader";
 import { hasImageExtension } from "../datasets/imageFolder";
 import { DistributedSampler, ShardSampler } from "../distributed/sampler";
 import { Mode, tutorialModel } from "../train/tutorial";
+import { Preprocessing, preprocessingFor, savedPreprocessing, TUTORIAL_PREPROCESSING } from "../train/preprocessing";
 import { fineTunePhase, phaseOf } from "../train/fineTune";
 import { checkFreezeFlags } from "./fineTuneFlags";
 import { defaultWeightDecay, describeRecipe, OPTIMIZERS, RecipeSettings, recipeOptimizer, recipeScheduler, SCHEDULERS } from "../train/recipe";
@@ -168,6 +169,8 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   } else if (weights !== null && !fs.existsSync(weights)) {
     throw new UsageError(`--weights: ${weights} does not exist (use DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2, none or a weights file)`);
   }
+  // Decided once: a resumed run keeps what it trained with (the tutorial's, for runs from before this was recorded).
+  settings.preprocessing = previous ? savedPreprocessing(previous) : preprocessingFor(settings.arch, weights);
   const out = path.resolve(resumeDir ?? flags.out ?? path.join(ROOT, "runs", command));
   if (!resumeDir) {
     const held = await runFolderState(out);
@@ -210,7 +213,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     runData({
       dir: settings.data, valSplit: settings.valSplit, labels: settings.labels, splitFile: resumeDir ? path.join(out, SPLIT_FILE) : undefined,
       batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed, onError: skipBad ? "skip" : "raise", isValidFile,
-      augment: { augment: settings.augment, randomErase: settings.randomErase },
+      augment: { augment: settings.augment, randomErase: settings.randomErase }, preprocessing: settings.preprocessing,
     }),
   );
   let data = loadData();
@@ -452,6 +455,8 @@ function header(h: HeaderInfo): string {
     ["device", `${s.device}, ${getNumThreads()} threads${h.worldSize > 1 ? ` per process, ${h.worldSize} processes` : ""}, libtorch ${libtorchVersion()}`],
     ["model", `${s.arch}, ${h.command === "finetune" ? "every layer trained" : "frozen but for a new head"}`],
     ["weights", h.weights],
+    // Only when it differs from the tutorial's Resize(256), CenterCrop(224), bilinear.
+    ...(s.preprocessing && !isTutorialPreprocessing(s.preprocessing) ? [["inputs", describePreprocessing(s.preprocessing)] as [string, string]] : []),
     ["training", `${s.epochs} epochs, batch ${s.batchSize}, ${describeRecipe(s as RunSettings & RecipeSettings)}`],
     // Only when it differs from the tutorial's crop and flip.
     ...((s.augment && s.augment !== "tutorial") || s.randomErase || s.mixup || s.cutmix || s.labelSmoothing ? [["augment", describeAugment(s)] as [string, string]] : []),
@@ -459,6 +464,14 @@ function header(h: HeaderInfo): string {
     ["out", h.out],
   ];
   return rows.map(([k, v]) => `${k.padEnd(9)}${v}`).join("\n") + "\n";
+}
+
+function isTutorialPreprocessing(p: Preprocessing): boolean {
+  return JSON.stringify(p) === JSON.stringify(TUTORIAL_PREPROCESSING);
+}
+
+function describePreprocessing(p: Preprocessing): string {
+  return `Resize(${p.resize}, ${p.interpolation}), CenterCrop(${p.crop}); training crops ${p.crop}`;
 }
 
 /** A number in [0, 1]: a probability or the label smoothing. */

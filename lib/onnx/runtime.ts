@@ -4,6 +4,7 @@
 import * as fs from "fs";
 import type { InferenceBackend } from "../classifier";
 import { Tensor } from "../tensor";
+import { Preprocessing, savedPreprocessing } from "../train/preprocessing";
 import { toOnnx } from "./export";
 import { readOnnxMetadata } from "./metadata";
 
@@ -26,8 +27,8 @@ export function requireOnnxRuntime(): Ort {
   }
 }
 
-/** The class names an exported file carries, in the head's order. */
-function classesOf(file: string, bytes: Uint8Array): string[] {
+/** The class names an exported file carries, in the head's order, and its preprocessing (the tutorial's in files from before that was recorded). */
+function classesOf(file: string, bytes: Uint8Array): { classes: string[]; preprocessing: Preprocessing } {
   let meta: Record<string, string>;
   try {
     meta = readOnnxMetadata(bytes);
@@ -39,7 +40,7 @@ function classesOf(file: string, bytes: Uint8Array): string[] {
   }
   const classes = JSON.parse(meta.classes) as unknown;
   if (!Array.isArray(classes) || !classes.every((c) => typeof c === "string")) throw new Error(`${file}: metadata_props classes is not a list of strings`);
-  return classes;
+  return { classes, preprocessing: savedPreprocessing({ preprocessing: meta.preprocessing ? (JSON.parse(meta.preprocessing) as Preprocessing) : undefined }) };
 }
 
 function softmaxRows(logits: Float32Array, rows: number, n: number): Float32Array[] {
@@ -101,20 +102,22 @@ class OnnxBackend implements InferenceBackend {
  * An onnxruntime session over `file`: an .onnx from `npm run export`, or a run
  * (folder or model.safetensors) exported in memory first, with a symbolic batch.
  */
-export async function loadOnnxBackend(file: string): Promise<{ backend: InferenceBackend; classes: string[] }> {
+export async function loadOnnxBackend(file: string): Promise<{ backend: InferenceBackend; classes: string[]; preprocessing: Preprocessing }> {
   const ort = requireOnnxRuntime();
   let bytes: Uint8Array;
   let classes: string[];
+  let preprocessing: Preprocessing;
   if (file.toLowerCase().endsWith(".onnx")) {
     bytes = await fs.promises.readFile(file).catch((err: Error) => {
       throw new Error(`cannot read ${file}: ${err.message}`);
     });
-    classes = classesOf(file, bytes);
+    ({ classes, preprocessing } = classesOf(file, bytes));
   } else {
     const { loadTrainedModel } = await import("../train/loadTrained");
     const { model, meta } = await loadTrainedModel(file);
+    preprocessing = savedPreprocessing(meta.settings);
     try {
-      bytes = await toOnnx(model, { dynamicBatch: true });
+      bytes = await toOnnx(model, { dynamicBatch: true, imageSize: preprocessing.crop });
     } finally {
       model.dispose();
     }
@@ -129,5 +132,5 @@ export async function loadOnnxBackend(file: string): Promise<{ backend: Inferenc
     throw new Error(`${file} has no "input" and "logits": not a model written by npm run export --format onnx`);
   }
   const shape = input && input.isTensor ? input.shape : [];
-  return { backend: new OnnxBackend(ort, session, classes.length, typeof shape[0] === "number"), classes };
+  return { backend: new OnnxBackend(ort, session, classes.length, typeof shape[0] === "number"), classes, preprocessing };
 }

@@ -9,6 +9,7 @@ import { LRSchedulerState } from "../optim/lrScheduler";
 import { Optimizer, OptimizerStateDict } from "../optim/optimizer";
 import { ReduceLROnPlateauState } from "../optim/reduceLROnPlateau";
 import { Tensor } from "../tensor";
+import type { Preprocessing } from "./preprocessing";
 import { RngState } from "./rngState";
 import { EpochRecord } from "./trainModel";
 
@@ -44,6 +45,8 @@ export interface RunSettings {
   labelSmoothing?: number;
   randomErase?: number;
   weights: string;
+  /** The run's eval preset (resize, crop, filter, mean, std), its weights' own; absent in runs from before: the tutorial's. */
+  preprocessing?: Preprocessing;
   seed: number;
   device: string;
   /** --val-split: the share of each class held out (the split itself is split.csv). */

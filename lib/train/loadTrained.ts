@@ -1,8 +1,10 @@
 // A model saved by finetune or feature-extract, rebuilt: its architecture from
 // the file's metadata, a head with one output per class name, the weights loaded.
 import { getModel, listModels, replaceHead } from "../models/registry";
+import { ModelOptions } from "../models/build";
 import { Module } from "../nn/module";
 import { ModelMetadata, modelFileOf, parseModelMetadata } from "./checkpoint";
+import { savedPreprocessing } from "./preprocessing";
 
 export interface TrainedModel {
   /** The model.safetensors read. */
@@ -19,7 +21,8 @@ export async function loadTrainedModel(fileOrRunDir: string): Promise<TrainedMod
   const arch = meta.settings.arch;
   if (!listModels().includes(arch)) throw new Error(`${checkpoint} holds a ${arch} model, which this version cannot build (it knows ${listModels().join(", ")})`);
   const stateDict = await load(checkpoint);
-  const model = getModel(arch) as Module;
+  // A ViT's position embedding fixes its input size: the crop it was trained at (384 for SWAG E2E).
+  const model = getModel(arch, arch.startsWith("vit_") ? ({ imageSize: savedPreprocessing(meta.settings).crop } as ModelOptions) : {}) as Module;
   try {
     const headKey = `${model.native.head}.weight`;
     const headWeight = stateDict.get(headKey);

@@ -9,16 +9,22 @@ import { SGD } from "../optim/sgd";
 import { Tensor } from "../tensor";
 import * as T from "../transforms";
 import { AugmentSettings, trainTransform } from "../transforms/augment/presets";
+import { Preprocessing, TUTORIAL_PREPROCESSING } from "./preprocessing";
 
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
-export const IMAGENET_STD = [0.229, 0.224, 0.225];
+export { IMAGENET_MEAN, IMAGENET_STD } from "./preprocessing";
 
 export type Mode = "finetune" | "feature-extract";
 
 export const dataTransforms = {
-  /** The tutorial's RandomResizedCrop and flip, with the references' policy and RandomErasing when `augment` asks for them. */
-  train: (augment: AugmentSettings = {}) => trainTransform(augment, IMAGENET_MEAN, IMAGENET_STD),
-  val: () => new T.Compose([new T.Resize(256), new T.CenterCrop(224), new T.ToTensor(), new T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]),
+  /**
+   * RandomResizedCrop(p.crop) and flip, with the references' policy and RandomErasing
+   * when `augment` asks for them; the tutorial's 224, bilinear, by default.
+   */
+  train: (augment: AugmentSettings = {}, p: Preprocessing = TUTORIAL_PREPROCESSING) =>
+    trainTransform(augment, p.mean, p.std, p.crop, p.interpolation),
+  /** Resize(p.resize) and CenterCrop(p.crop): the tutorial's 256 and 224, bilinear, by default. */
+  val: (p: Preprocessing = TUTORIAL_PREPROCESSING) =>
+    new T.Compose([new T.Resize(p.resize, { interpolation: p.interpolation }), new T.CenterCrop(p.crop), new T.ToTensor(), new T.Normalize(p.mean, p.std)]),
 };
 
 export interface LoaderOptions {
@@ -32,18 +38,20 @@ export interface LoaderOptions {
   isValidFile?: (path: string) => boolean;
   /** The training images' augmentation (the tutorial's by default). */
   augment?: AugmentSettings;
+  /** The sizes and filter of both transforms (the tutorial's by default). */
+  preprocessing?: Preprocessing;
 }
 
 /** ImageFolders for `dir`/train and `dir`/val, with the same classes, and their loaders. */
-export function tutorialData(dir: string, { batchSize, numWorkers, seed, onError, isValidFile, augment }: LoaderOptions) {
+export function tutorialData(dir: string, { batchSize, numWorkers, seed, onError, isValidFile, augment, preprocessing }: LoaderOptions) {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`data folder ${dir} does not exist`);
   for (const phase of ["train", "val"]) {
     const sub = path.join(dir, phase);
     if (!fs.existsSync(sub)) throw new Error(`data folder ${dir} has no ${phase}/ folder (expected ${sub})`);
   }
   const datasets = {
-    train: new ImageFolder(path.join(dir, "train"), { transform: dataTransforms.train(augment), onError, isValidFile }),
-    val: new ImageFolder(path.join(dir, "val"), { transform: dataTransforms.val(), onError, isValidFile }),
+    train: new ImageFolder(path.join(dir, "train"), { transform: dataTransforms.train(augment, preprocessing), onError, isValidFile }),
+    val: new ImageFolder(path.join(dir, "val"), { transform: dataTransforms.val(preprocessing), onError, isValidFile }),
   };
   const a = datasets.train.classes.join(", ");
   const b = datasets.val.classes.join(", ");
@@ -56,8 +64,8 @@ export function tutorialData(dir: string, { batchSize, numWorkers, seed, onError
 }
 
 /** A data set folder seen through the val transform: no augmentation, as a feature cache needs. */
-export function datasetWithValTransform(root: string): ImageFolder<Tensor> {
-  return new ImageFolder(root, { transform: dataTransforms.val() });
+export function datasetWithValTransform(root: string, preprocessing?: Preprocessing): ImageFolder<Tensor> {
+  return new ImageFolder(root, { transform: dataTransforms.val(preprocessing) });
 }
 
 /**

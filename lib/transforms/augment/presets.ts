@@ -9,6 +9,7 @@ import { Normalize } from "../normalize";
 import { RandomHorizontalFlip } from "../randomHorizontalFlip";
 import { RandomResizedCrop } from "../randomResizedCrop";
 import { ToTensor } from "../toTensor";
+import type { InterpolationMode } from "../functional";
 import { Transform } from "../transform";
 import { RandAugment, TrivialAugmentWide } from "./autoaugment";
 import { CutMix, MixUp, RandomChoiceBatch, BatchTransform } from "./mixup";
@@ -23,8 +24,14 @@ export interface AugmentSettings {
   randomErase?: number;
 }
 
-export function trainTransform(settings: AugmentSettings, mean: number[], std: number[], cropSize = 224): Compose<RgbImage, Tensor> {
-  const steps: Transform<never, unknown>[] = [new RandomResizedCrop(cropSize), new RandomHorizontalFlip()];
+/**
+ * The crop takes the preset's filter; the policies stay bilinear, the one
+ * filter besides nearest that our geometric ops (as torchvision's tensor ops) have.
+ */
+export function trainTransform(
+  settings: AugmentSettings, mean: number[], std: number[], cropSize = 224, interpolation: InterpolationMode = "bilinear",
+): Compose<RgbImage, Tensor> {
+  const steps: Transform<never, unknown>[] = [new RandomResizedCrop(cropSize, { interpolation }), new RandomHorizontalFlip()];
   if (settings.augment === "trivialaugment") steps.push(new TrivialAugmentWide({ interpolation: "bilinear" }));
   if (settings.augment === "randaugment") steps.push(new RandAugment({ interpolation: "bilinear" }));
   steps.push(new ToTensor(), new Normalize(mean, std));

@@ -157,11 +157,13 @@ test("feature-extract with named weights trains, records and resumes with their 
   expect(preset.interpolation).toBe("bicubic");
 
   const out = path.join(tmp, "named-run");
-  const args = ["--arch", "efficientnet_b0", "--weights", "IMAGENET1K_V1", "--data", data, "--batch-size", "2", "--no-report", "--out", out];
+  // DEFAULT, which the header resolves to the member it is for this architecture.
+  const args = ["--arch", "efficientnet_b0", "--weights", "DEFAULT", "--data", data, "--batch-size", "2", "--no-report", "--out", out];
   const r = runCli("featureExtract", [...args, "--epochs", "1"], { TORCH_HOME: home });
   expect(r.stderr).toBe("");
   expect(r.status).toBe(0);
   expect(r.stdout.split("\n")).toContain("inputs   Resize(256, bicubic), CenterCrop(224); training crops 224");
+  expect(r.stdout.split("\n")).toContain("weights  torchvision's ImageNet (IMAGENET1K_V1)");
   const settingsOf = async (dir: string) => JSON.parse((await tt.loadSafetensorsMetadata(path.join(dir, "model.safetensors")))!.settings);
   expect((await settingsOf(out)).preprocessing).toEqual(preset);
 

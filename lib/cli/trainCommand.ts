@@ -169,6 +169,8 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   } else if (weights !== null && !fs.existsSync(weights)) {
     throw new UsageError(`--weights: ${weights} does not exist (use DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2, none or a weights file)`);
   }
+  // What a name means for this architecture: "imagenet" and DEFAULT are its DEFAULT (IMAGENET1K_V2 for resnet50).
+  const namedWeight = named ? (getModelWeights(settings.arch).members().find((w) => w.name === named) ?? getModelWeights(settings.arch).DEFAULT).name : null;
   // Decided once: a resumed run keeps what it trained with (the tutorial's, for runs from before this was recorded).
   settings.preprocessing = previous ? savedPreprocessing(previous) : preprocessingFor(settings.arch, weights);
   const out = path.resolve(resumeDir ?? flags.out ?? path.join(ROOT, "runs", command));
@@ -276,7 +278,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     process.stdout.write(
       header({
         command, settings, out, classNames, trainImages: datasets.train.length, valImages: datasets.val.length,
-        weights: resumed ? `resumed from ${resumeDir}` : weights === null ? "none (random initialisation)" : weights === "imagenet" || weights === "IMAGENET1K_V1" ? "torchvision's ImageNet (IMAGENET1K_V1)" : weights,
+        weights: resumed ? `resumed from ${resumeDir}` : weights === null ? "none (random initialisation)" : namedWeight ? `torchvision's ImageNet (${namedWeight})` : weights,
         worldSize: world?.size ?? 1,
       }),
     );

@@ -143,7 +143,7 @@ test("without --json, a header names the data, classes, device, threads, libtorc
     expect.stringMatching(new RegExp(`^device   cpu, \\d+ threads, libtorch ${tt.libtorchVersion().replace(/[.+]/g, "\\$&")}$`)),
     "model    resnet18, every layer trained",
     "weights  none (random initialisation)",
-    "training 1 epochs, batch 4, SGD(lr 0.001, momentum 0.9), StepLR(7, 0.1)",
+    "training 1 epoch, batch 4, SGD(lr 0.001, momentum 0.9), StepLR(7, 0.1)",
     `out      ${out}`,
   ]);
   expect(lines[7]).toMatch(/^epoch 1\/1 train loss \d+\.\d{4} acc \d\.\d{4}/);

@@ -459,7 +459,7 @@ function header(h: HeaderInfo): string {
     ["weights", h.weights],
     // Only when it differs from the tutorial's Resize(256), CenterCrop(224), bilinear.
     ...(s.preprocessing && !isTutorialPreprocessing(s.preprocessing) ? [["inputs", describePreprocessing(s.preprocessing)] as [string, string]] : []),
-    ["training", `${s.epochs} epochs, batch ${s.batchSize}, ${describeRecipe(s as RunSettings & RecipeSettings)}`],
+    ["training", `${s.epochs} epoch${s.epochs === 1 ? "" : "s"}, batch ${s.batchSize}, ${describeRecipe(s as RunSettings & RecipeSettings)}`],
     // Only when it differs from the tutorial's crop and flip.
     ...((s.augment && s.augment !== "tutorial") || s.randomErase || s.mixup || s.cutmix || s.labelSmoothing ? [["augment", describeAugment(s)] as [string, string]] : []),
     ...(s.lossWeight ? [["loss", `CrossEntropyLoss(weight=[${s.lossWeight.map((w) => Number(w.toPrecision(4))).join(", ")}]) (--class-weights ${s.classWeights})`] as [string, string]] : []),

@@ -15,7 +15,7 @@ import { confusionSvg, writeSvgAndPng } from "./charts";
 import { overlayHeatmap } from "./heatmap";
 import { writeLabelledGrid } from "./labelledGrid";
 import { IMAGENET, toRGB8 } from "./pixels";
-import { escapeHtml } from "./report";
+import { escapeHtml, pageHead } from "./report";
 
 export interface EvaluationReportOptions {
   outDir: string;
@@ -160,20 +160,7 @@ export function evaluationHtml(parts: {
     .join("\n");
   const avg = (name: string, a: { precision: number; recall: number; f1: number }) =>
     `<tr class="avg"><th scope="row">${name}</th><td>${f4(a.precision)}</td><td>${f4(a.recall)}</td><td>${f4(a.f1)}</td><td>${r.total}</td></tr>`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(parts.title)}</title>
-<style>
-  body { font-family: "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; color: #1a1a1a; margin: 2rem auto; max-width: 1000px; padding: 0 1rem; line-height: 1.4; }
-  h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
-  h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
-  p.summary { color: #555; margin-top: 0; }
-  table { border-collapse: collapse; font-size: 0.9rem; }
-  th, td { padding: 0.25rem 0.8rem; border-bottom: 1px solid #eee; text-align: left; }
+  return `${pageHead(parts.title)}
   table.metrics td { text-align: right; font-variant-numeric: tabular-nums; }
   tr.avg th, tr.avg td { color: #555; }
   table.settings th { font-weight: normal; color: #555; }

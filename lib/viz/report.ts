@@ -106,6 +106,28 @@ function dataUri(type: string, bytes: Buffer): string {
   return `data:${type};base64,${bytes.toString("base64")}`;
 }
 
+/**
+ * The start of a report page, up to its own style rules: one self-contained
+ * file (no request leaves it, as its Content-Security-Policy says) with the
+ * reports' shared look. The caller adds its rules and closes the style.
+ */
+export function pageHead(title: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+  body { font-family: "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; color: #1a1a1a; margin: 2rem auto; max-width: 1000px; padding: 0 1rem; line-height: 1.4; }
+  h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
+  h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
+  p.summary { color: #555; margin-top: 0; }
+  table { border-collapse: collapse; font-size: 0.9rem; }
+  th, td { padding: 0.25rem 0.8rem; border-bottom: 1px solid #eee; text-align: left; }`;
+}
+
 export function escapeHtml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#39;" })[c] as string);
 }
@@ -150,20 +172,7 @@ export function reportHtml(parts: HtmlParts): string {
     `${totalSeconds.toFixed(1)} s in all`,
     `val: ${parts.confusion.correct} of ${parts.confusion.total} images correct`,
   ].filter(Boolean);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(parts.title)}</title>
-<style>
-  body { font-family: "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; color: #1a1a1a; margin: 2rem auto; max-width: 1000px; padding: 0 1rem; line-height: 1.4; }
-  h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
-  h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
-  p.summary { color: #555; margin-top: 0; }
-  table { border-collapse: collapse; font-size: 0.9rem; }
-  th, td { padding: 0.25rem 0.8rem; border-bottom: 1px solid #eee; text-align: left; }
+  return `${pageHead(parts.title)}
   table.epochs td, table.epochs th { text-align: right; font-variant-numeric: tabular-nums; }
   table.epochs thead th { border-bottom: 2px solid #ccc; }
   tr.best td { background: #eaf4ea; font-weight: bold; }

@@ -24,7 +24,7 @@ beforeAll(async () => {
     "/broken": { status: 500 },
     "/cut.bin": { cut: payload },
     "/models/resnet18-f37072fd.pth": { body: payload },
-    "/models/efficientnet_b1_rwightman-533bc792.pth": { body: payload },
+    "/models/efficientnet_b1_rwightman-bac287d4.pth": { body: payload },
   });
 });
 afterAll(() => server.close());
@@ -125,10 +125,26 @@ describe("resolveWeights", () => {
     const errors: string[] = [];
     const spy = jest.spyOn(process.stderr, "write").mockImplementation((s) => (errors.push(String(s)), true));
     try {
-      // The served bytes are not torchvision's, so the 533bc792 check must refuse them; the URL shows which file was fetched.
+      // The served bytes are not torchvision's, so the bac287d4 check must refuse them; the URL shows which file was fetched.
       expect(await fetchWeightsMain(["--arch", "efficientnet_b1", "--weights", "IMAGENET1K_V1", "--dir", dir])).toBe(1);
-      expect(errors.join("")).toContain(`cannot download ${server.url("/models/efficientnet_b1_rwightman-533bc792.pth")}: SHA-256 mismatch, expected a hash starting with 533bc792`);
+      expect(errors.join("")).toContain(`cannot download ${server.url("/models/efficientnet_b1_rwightman-bac287d4.pth")}: SHA-256 mismatch, expected a hash starting with bac287d4`);
       expect(files()).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test("weights an earlier torchvision cached under their former file are used, not downloaded again; the current file wins when both are there", async () => {
+    // No server: a download would fail, so an answer means the cache was read.
+    process.env.TORCH_TRANSFER_WEIGHTS_URL = server.url("/nothing-here");
+    const out: string[] = [];
+    const spy = jest.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true));
+    try {
+      fs.writeFileSync(path.join(dir, "efficientnet_b0_rwightman-3dd342df.pth"), "cached by torchvision 0.14");
+      expect(await fetchWeightsMain(["--arch", "efficientnet_b0", "--dir", dir])).toBe(0);
+      fs.writeFileSync(path.join(dir, "efficientnet_b0_rwightman-7f5810bc.pth"), "cached by torchvision 0.21");
+      expect(await fetchWeightsMain(["--arch", "efficientnet_b0", "--dir", dir])).toBe(0);
+      expect(out).toEqual([`${path.join(dir, "efficientnet_b0_rwightman-3dd342df.pth")}\n`, `${path.join(dir, "efficientnet_b0_rwightman-7f5810bc.pth")}\n`]);
     } finally {
       spy.mockRestore();
     }

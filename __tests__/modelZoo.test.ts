@@ -132,7 +132,9 @@ describe.each(ARCHS)("%s", (arch) => {
     const expected = facts[arch].weights;
     expect(weights.members().map((w) => w.name)).toEqual(Object.keys(expected));
     for (const w of weights.members()) {
-      expect(w.url).toBe(expected[w.name].url);
+      // torchvision's URL is ours, or, for weights a later torchvision republished (EfficientNet's
+      // ported ones, from 0.15), one of the former files ours still reads from the cache.
+      if (w.url !== expected[w.name].url) expect(w.formerUrls).toContain(expected[w.name].url);
       expect(w.url).toContain(`-${w.sha256Prefix}.`);
       expect([w.resizeSize, w.cropSize, w.interpolation]).toEqual([expected[w.name].resize, expected[w.name].crop, expected[w.name].interpolation]);
       expect(w.meta.numParams).toBe(expected[w.name].numParams);

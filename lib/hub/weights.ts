@@ -21,12 +21,17 @@ export function hubCheckpointsDir(): string {
 }
 
 /** A named weights file (a weights enum member) in the cache, downloaded and hash-checked when not there yet. */
-export async function cachedWeightsFile(entry: { url: string; fileName: string }, options: ResolveOptions = {}): Promise<string> {
+export async function cachedWeightsFile(entry: { url: string; fileName: string; formerFileNames?: string[] }, options: ResolveOptions = {}): Promise<string> {
   const dir = options.dir ?? weightsDir();
   const file = path.join(dir, entry.fileName);
   // Files earlier versions cached in the package's own weights/ folder are still used.
   const legacy = path.join(PACKAGE_ROOT, "weights", entry.fileName);
   if (dir === hubCheckpointsDir() && !fs.existsSync(file) && fs.existsSync(legacy)) return legacy;
+  // The same weights as an earlier torchvision published them, cached by that torchvision.
+  if (!fs.existsSync(file)) {
+    const former = (entry.formerFileNames ?? []).map((name) => path.join(dir, name)).find((f) => fs.existsSync(f));
+    if (former) return former;
+  }
   if (!fs.existsSync(file)) {
     const url = process.env.TORCH_TRANSFER_WEIGHTS_URL ? weightsUrl(entry.fileName) : entry.url;
     await download(url, file, { progress: options.progress });

@@ -20,10 +20,17 @@ export interface WeightsSpec {
   numClasses?: number;
   /** The smallest input the weights take; a ViT's image size is fixed to it. */
   minSize?: number;
+  /**
+   * Where earlier torchvision releases published the same weights, newest first: a
+   * file of theirs already in the cache is used rather than downloading `url`.
+   */
+  formerUrls?: string[];
 }
 
 export class Weights {
   readonly url: string;
+  /** Earlier torchvision releases' files of these weights (see WeightsSpec.formerUrls). */
+  readonly formerUrls: readonly string[];
   readonly cropSize: number;
   readonly resizeSize: number;
   readonly interpolation: InterpolationMode;
@@ -33,6 +40,7 @@ export class Weights {
 
   constructor(readonly enumName: string, readonly name: string, spec: WeightsSpec) {
     this.url = spec.url;
+    this.formerUrls = Object.freeze([...(spec.formerUrls ?? [])]);
     this.cropSize = spec.cropSize;
     this.resizeSize = spec.resizeSize ?? 256;
     this.interpolation = spec.interpolation ?? "bilinear";
@@ -42,6 +50,11 @@ export class Weights {
   /** The file name in torch.hub's cache, as torch.hub names it: the URL's last part. */
   get fileName(): string {
     return this.url.slice(this.url.lastIndexOf("/") + 1);
+  }
+
+  /** The cache's names of formerUrls' files. */
+  get formerFileNames(): string[] {
+    return this.formerUrls.map((u) => u.slice(u.lastIndexOf("/") + 1));
   }
 
   /** The first hex digits of the file's SHA-256, from its name (torch.hub's check_hash). */

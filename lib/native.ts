@@ -99,6 +99,7 @@ export interface Addon {
     { transpose: boolean; quarterTurns: number; matrix: number[]; outHeight: number; outWidth: number };
   inverseAffineMatrix(cx: number, cy: number, angle: number, tx: number, ty: number, scale: number, shearX: number, shearY: number): number[];
   atanDegrees(x: number): number;
+  linspace(start: number, end: number, steps: number): Float32Array;
   imageToTensor(pixels: Uint8Array, height: number, width: number, channels: number, mean?: number[], std?: number[]): NativeTensor;
   /** null: not a JPEG, a CMYK/YCCK one, or a build without libjpeg. */
   decodeJpeg(source: string | Uint8Array): Promise<{ data: Uint8Array; width: number; height: number } | null>;

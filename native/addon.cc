@@ -29,6 +29,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rotatePlan", Napi::Function::New(env, RotatePlan, "rotatePlan"));
   exports.Set("inverseAffineMatrix", Napi::Function::New(env, InverseAffineMatrix, "inverseAffineMatrix"));
   exports.Set("atanDegrees", Napi::Function::New(env, AtanDegrees, "atanDegrees"));
+  exports.Set("linspace", Napi::Function::New(env, Linspace, "linspace"));
   exports.Set("imageToTensor", Napi::Function::New(env, ImageToTensor, "imageToTensor"));
   exports.Set("decodeJpeg", Napi::Function::New(env, DecodeJpeg, "decodeJpeg"));
   exports.Set("trainStep", Napi::Function::New(env, TrainStep, "trainStep"));

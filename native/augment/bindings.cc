@@ -1,5 +1,6 @@
 #include "augment/bindings.h"
 
+#include <cstring>
 #include <functional>
 #include <string>
 
@@ -202,6 +203,18 @@ Napi::Value InverseAffineMatrix(const Napi::CallbackInfo& info) {
 
 Napi::Value AtanDegrees(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), augment::AtanDegrees(NumberArg(info[0], "x")));
+}
+
+Napi::Value Linspace(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const double start = NumberArg(info[0], "start"), end = NumberArg(info[1], "end"), steps = NumberArg(info[2], "steps");
+  if (steps < 1 || steps > (1 << 20) || steps != static_cast<double>(static_cast<int64_t>(steps))) {
+    throw Napi::RangeError::New(env, "Expected steps to be an integer from 1 to 2^20, got " + std::to_string(steps));
+  }
+  torch::Tensor t = torch::linspace(start, end, static_cast<int64_t>(steps), torch::kFloat32);
+  Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(t.numel()));
+  std::memcpy(out.Data(), t.data_ptr<float>(), out.ByteLength());
+  return out;
 }
 
 }  // namespace tt

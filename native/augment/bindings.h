@@ -18,4 +18,10 @@ Napi::Value RotatePlan(const Napi::CallbackInfo& info);
 Napi::Value InverseAffineMatrix(const Napi::CallbackInfo& info);
 // sync: (x) -> math.degrees(math.atan(x))
 Napi::Value AtanDegrees(const Napi::CallbackInfo& info);
+// sync: (start, end, steps) -> Float32Array: torch.linspace in float32 by the
+// linked libtorch's own kernel. The magnitude bins of TrivialAugment and
+// RandAugment are linspaces, and its rounding changed between releases (1.13 and
+// 2.6 differ in the last bit of some bins), so no formula of ours can match
+// every version: the kernel itself does.
+Napi::Value Linspace(const Napi::CallbackInfo& info);
 }  // namespace tt

@@ -16,28 +16,12 @@ export type OpName = "Identity" | "ShearX" | "ShearY" | "TranslateX" | "Translat
 export type OpSpace = [OpName, number[] | null, boolean][];
 
 /**
- * torch.linspace(start, end, steps) in float32, as libtorch 1.13's CPU kernel
- * computes it with AVX2 (checked against torch at test time): the first half
- * counted from start and the second from end, by fused multiply-adds in the
- * scalar code; whole blocks of 16 come as two 8-lane aranges, whose lanes add
- * a rounded i * step to their first value.
+ * torch.linspace(start, end, steps) in float32, by the linked libtorch's own
+ * kernel: its last-bit rounding differs between releases and CPUs (1.13 and 2.6
+ * give two magnitude bins differently), and torchvision's bins are whatever it gives.
  */
 export function linspace32(start: number, end: number, steps: number): number[] {
-  const f = Math.fround, s = f(start), e = f(end);
-  if (steps === 1) return [s];
-  const step = f(f(e - s) / (steps - 1));
-  const half = Math.floor(steps / 2);
-  // a * b + c rounded once: a * b (24 by at most 31 bits) and the sum are exact in a double.
-  const fma = (a: number, b: number, c: number) => f(a * b + c);
-  const at = (i: number) => (i < half ? fma(step, i, s) : fma(-step, steps - i - 1, e));
-  const out: number[] = [];
-  const vectorised = steps - (steps % 16);
-  for (let block = 0; block < vectorised; block += 8) {
-    const base = at(block);
-    for (let lane = 0; lane < 8; lane++) out.push(f(base + f(lane * step)));
-  }
-  for (let i = vectorised; i < steps; i++) out.push(at(i));
-  return out;
+  return Array.from(addon.linspace(start, end, steps));
 }
 
 /** 8 - (arange(n) / ((n - 1) / k)).round().int(), in float32 with torch's round-half-even. */

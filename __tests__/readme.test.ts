@@ -110,7 +110,7 @@ describe.each(BLOCKS.map((b, i) => [`${b.lang} block at README.md line ${b.line}
     }
     const r = run(file);
     expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
+    expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });  // stderr shows when it fails
     for (const out of promisedOutputs(block.code)) expect(r.stdout).toContain(out);
   });
 });

@@ -10,6 +10,7 @@ import { PyDict, storageDtype, TensorRef, unpickle } from "./pickle";
 import { FileBytes, mapFileBytes, releaseFileBytes } from "./mappedFile";
 import { parseSafetensors } from "./safetensors";
 import { ELEMENT_SIZE, makeTensor } from "./storage";
+import { readZipDirectory, readZipEntry, ZipDirectoryEntry } from "./zipDirectory";
 import { openZip } from "./zipReader";
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
@@ -78,15 +79,34 @@ function buildTensors(
   return out;
 }
 
+/** What loadZip needs of an archive, from the file (zipReader.ts) or from its mapping (zipDirectory.ts). */
+interface Archive {
+  entries: { fileName: string; uncompressedSize: number }[];
+  read(entry: Archive["entries"][number]): Promise<Uint8Array>;
+  /** For storages: into `scratch` when it fits (the caller copies before reusing it), or a view of the mapping. */
+  readStored(entry: Archive["entries"][number], scratch?: Buffer): Promise<Uint8Array>;
+  close(): void;
+}
+
+async function openArchive(file: string, source?: FileBytes): Promise<Archive> {
+  if (!source) return (await openZip(file)) as unknown as Archive;
+  const bytes = source.bytes;
+  const entries = readZipDirectory(file, bytes);
+  const read = (entry: Archive["entries"][number]) => readZipEntry(file, bytes, entry as ZipDirectoryEntry);
+  return { entries, read, readStored: read, close: () => undefined };
+}
+
+const text = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+
 /** `source`: the whole file, mapped; without it, entries are read from the file and copied. */
 async function loadZip(file: string, source?: FileBytes): Promise<Map<string, Tensor>> {
-  const zip = await openZip(file, source?.bytes);
+  const zip = await openArchive(file, source);
   try {
     const pkl = zip.entries.find((e) => /^[^/]+\/data\.pkl$/.test(e.fileName));
     if (!pkl) throw new Error(`${file}: zip archive has no <name>/data.pkl, so it is not a torch.save file`);
     const prefix = pkl.fileName.slice(0, -"data.pkl".length);
     const byteorder = zip.entries.find((e) => e.fileName === `${prefix}byteorder`);
-    if (byteorder && (await zip.read(byteorder)).toString("latin1").trim() !== "little") {
+    if (byteorder && text(await zip.read(byteorder)).trim() !== "little") {
       throw new Error(`${file}: big-endian torch.save files are not supported`);
     }
     const { value } = unpickle(await zip.read(pkl), { fileName: file, persistentLoad: (pid) => storageRef(file, pid, 5) });
@@ -100,7 +120,7 @@ async function loadZip(file: string, source?: FileBytes): Promise<Map<string, Te
     }
     // Unmapped, each storage is read into one reused buffer and copied into its
     // tensors at once: no second whole-file buffer, and fresh memory is touched
-    // only once. Mapped, readStored gives views of the mapping and nothing is copied.
+    // only once. Mapped, stored storages are views of the mapping and nothing is copied.
     const entries = new Map([...byStorage.keys()].map((key) => {
       const entry = byName.get(`${prefix}data/${key}`);
       if (!entry) throw new Error(`${file}: storage ${prefix}data/${key} is missing from the archive`);

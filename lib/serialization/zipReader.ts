@@ -1,5 +1,4 @@
-// Promise wrappers over yauzl, enough to list a zip's entries and read them,
-// from the file or from its bytes already in memory (a mapping of it).
+// Promise wrappers over yauzl, enough to list a zip's entries and read them.
 import * as fs from "fs";
 import { promises as fsp } from "fs";
 import { PassThrough, Readable } from "stream";
@@ -55,45 +54,6 @@ class FileReader extends yauzl.RandomAccessReader {
   }
 }
 
-// The same reads over bytes in memory, with the same refusal of any read
-// outside them. Streams get copies, so nothing yauzl hands on is a view of
-// memory that may be unmapped later.
-class BytesReader extends yauzl.RandomAccessReader {
-  constructor(private readonly bytes: Uint8Array) {
-    super();
-  }
-
-  private outside(start: number, end: number): Error | null {
-    if (start >= 0 && end >= start && end <= this.bytes.length) return null;
-    return new Error(`a read of bytes ${start} to ${end} is outside the file (${this.bytes.length} bytes)`);
-  }
-
-  _readStreamForRange(start: number, end: number): Readable {
-    const err = this.outside(start, end);
-    const out = new PassThrough();
-    setImmediate(() => (err ? out.destroy(err) : out.end(Buffer.from(this.bytes.subarray(start, end)))));
-    return out;
-  }
-
-  read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null, bytesRead?: number) => void): void {
-    const err = this.outside(position, position + length);
-    if (err) return void setImmediate(() => callback(err));
-    buffer.set(this.bytes.subarray(position, position + length), offset);
-    setImmediate(() => callback(null, length));
-  }
-
-  close(callback: (err: Error | null) => void): void {
-    setImmediate(() => callback(null));
-  }
-}
-
-function openArchiveOver(bytes: Uint8Array): Promise<{ zip: yauzl.ZipFile; fileSize: number }> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromRandomAccessReader(new BytesReader(bytes), bytes.length, { lazyEntries: true, autoClose: false }, (err, zip) =>
-      err || !zip ? reject(err ?? new Error("no archive")) : resolve({ zip, fileSize: bytes.length }));
-  });
-}
-
 async function openArchive(file: string): Promise<{ zip: yauzl.ZipFile; fileSize: number }> {
   // A plain descriptor, not a FileHandle: the reader closes it when yauzl is done.
   const fd = await new Promise<number>((resolve, reject) => fs.open(file, "r", (err, n) => (err ? reject(err) : resolve(n))));
@@ -108,18 +68,6 @@ async function openArchive(file: string): Promise<{ zip: yauzl.ZipFile; fileSize
   });
 }
 
-// A stored entry's data: after its local header, whose name and extra field
-// lengths may differ from the central directory's.
-function storedView(bytes: Uint8Array, entry: yauzl.Entry, fail: (why: string) => Error): Buffer {
-  const at = entry.relativeOffsetOfLocalHeader;
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (at + 30 > view.length || view.readUInt32LE(at) !== 0x04034b50) throw fail("invalid local file header");
-  const start = at + 30 + view.readUInt16LE(at + 26) + view.readUInt16LE(at + 28);
-  if (entry.compressedSize !== entry.uncompressedSize) throw fail("stored entry with different compressed and uncompressed sizes");
-  if (start + entry.compressedSize > view.length) throw fail("truncated file");
-  return view.subarray(start, start + entry.compressedSize);
-}
-
 export interface ZipArchive {
   entries: yauzl.Entry[];
   openStream(entry: yauzl.Entry): Promise<Readable>;
@@ -127,16 +75,14 @@ export interface ZipArchive {
   /**
    * An entry's bytes, read straight from the file when it is stored (as
    * torch.save stores tensors): into `scratch` when it fits, which the caller
-   * must then copy before reusing it; over bytes in memory, a view of them.
-   * Deflated entries go through read().
+   * must then copy before reusing it. Deflated entries go through read().
    */
   readStored(entry: yauzl.Entry, scratch?: Buffer): Promise<Buffer>;
   close(): void;
 }
 
-/** The archive in `file`, read from `bytes` when they are given (the file's whole contents). */
-export async function openZip(file: string, bytes?: Uint8Array): Promise<ZipArchive> {
-  const { zip, fileSize } = await (bytes ? openArchiveOver(bytes) : openArchive(file)).catch((err: Error) => {
+export async function openZip(file: string): Promise<ZipArchive> {
+  const { zip, fileSize } = await openArchive(file).catch((err: Error) => {
     throw new Error(`${file}: not a readable zip archive (${err.message})`);
   });
   const entries: yauzl.Entry[] = [];
@@ -195,9 +141,8 @@ export async function openZip(file: string, bytes?: Uint8Array): Promise<ZipArch
   let handle: fsp.FileHandle | null = null;
   const readStored = async (entry: yauzl.Entry, scratch?: Buffer) => {
     if (entry.compressionMethod !== 0 || entry.isEncrypted()) return read(entry);
-    const fail = (why: string) => new Error(`${file}: cannot read ${entry.fileName} (${why})`);
-    if (bytes) return storedView(bytes, entry, fail);
     handle ??= await fsp.open(file, "r");
+    const fail = (why: string) => new Error(`${file}: cannot read ${entry.fileName} (${why})`);
     const head = Buffer.alloc(30);
     if ((await handle.read(head, 0, 30, entry.relativeOffsetOfLocalHeader)).bytesRead !== 30 || head.readUInt32LE(0) !== 0x04034b50) {
       throw fail("invalid local file header");

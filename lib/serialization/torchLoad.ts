@@ -220,19 +220,25 @@ export async function load(path: string, options?: LoadOptions): Promise<Map<str
   checkString(path, "path");
   const { mmap = true } = checkOptions(options, { mmap: true }, "load");
   checkBoolean(mmap, "mmap");
-  let head: Buffer;
-  try {
-    head = await firstBytes(path, 9);
-  } catch (err) {
-    throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+  // Mapped, the format is read from the mapping: one call off the JS thread, not three.
+  const source = mmap ? await mapFileBytes(path) : null;
+  let head: Uint8Array;
+  if (source) {
+    head = source.bytes.subarray(0, 9);
+  } else {
+    try {
+      head = await firstBytes(path, 9);
+    } catch (err) {
+      throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+    }
   }
-  const isZip = head.length >= 4 && head.readUInt32LE(0) === 0x04034b50;
+  const isZip = head.length >= 4 && new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) === 0x04034b50;
   const isLegacy = head.length >= 2 && head[0] === 0x80 && head[1] <= 5;
   const isSafetensors = head.length === 9 && head[8] === 0x7b;
   if (!isZip && !isLegacy && !isSafetensors) {
+    if (source) releaseFileBytes(source);
     throw new Error(`${path}: not a PyTorch (.pth/.pt) or safetensors file (unrecognised first bytes)`);
   }
-  const source = mmap ? await mapFileBytes(path) : null;
   if (!source) {
     // Unmapped, a zip is read entry by entry and never held whole.
     if (isZip) return loadZip(path);

@@ -62,7 +62,15 @@ function buildRows(r) {
         part === "data" ? `load average ${la}` : undefined);
     }
   }
-  if (r.load) add("load", "tt.load vs torch.load, 46 MB ResNet-18 .pth (best of 3)", r.load.python.bestSeconds, r.load.ours.bestSeconds, "time");
+  if (r.load) {
+    add("load", "tt.load (mapped) vs torch.load, 46 MB ResNet-18 .pth (best of 3)", r.load.python.bestSeconds, r.load.ours.bestSeconds, "time");
+    if (r.load.ours.copiedBestSeconds != null) {
+      add("load", "tt.load({ mmap: false }) vs torch.load", r.load.python.bestSeconds, r.load.ours.copiedBestSeconds, "time");
+    }
+    if (r.load.ours.intoModelBestSeconds != null && r.load.python.intoModelBestSeconds != null) {
+      add("load", "load + loadStateDict into a resnet18 (the pages read)", r.load.python.intoModelBestSeconds, r.load.ours.intoModelBestSeconds, "time");
+    }
+  }
   if (r.serve) {
     const { ours: o, onnxruntime: x } = r.serve;
     if (x && !x.error) {

@@ -89,7 +89,7 @@ interface Archive {
 }
 
 async function openArchive(file: string, source?: FileBytes): Promise<Archive> {
-  if (!source) return (await openZip(file)) as unknown as Archive;
+  if (!source) return openZip(file);
   const bytes = source.bytes;
   const entries = readZipDirectory(file, bytes);
   const read = (entry: Archive["entries"][number]) => readZipEntry(file, bytes, entry as ZipDirectoryEntry);

@@ -17,7 +17,14 @@ export interface FileBytes {
  */
 export async function mapFileBytes(file: string): Promise<FileBytes | null> {
   const map = await addon.mapFile(file).catch(() => null);
-  return map ? { bytes: map.bytes(), map } : null;
+  if (!map) return null;
+  try {
+    return { bytes: map.bytes(), map };
+  } catch {
+    // A runtime that refuses external ArrayBuffers (V8's sandbox, as in Electron).
+    map.close();
+    return null;
+  }
 }
 
 /** Maps `file`, or with `mmap` false or where mapping fails, reads it whole. */

@@ -4,7 +4,7 @@ export type { DtypeName, TypedArray } from "./native";
 export { cuda, backends, setNumThreads, getNumThreads, manualSeed, getRngState, setRngState, libtorchVersion } from "./runtime";
 export { noGrad, withGradEnabled, isGradEnabled, setGradEnabled } from "./grad";
 export { load, save, loadSafetensors, loadSafetensorsMetadata } from "./serialization";
-export type { SaveFormat, SaveOptions } from "./serialization";
+export type { LoadOptions, SaveFormat, SaveOptions } from "./serialization";
 export { download, resolveWeights, fetchData } from "./hub";
 export type { DownloadOptions, ResolveOptions, FetchDataOptions } from "./hub";
 export * as transforms from "./transforms";

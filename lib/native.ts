@@ -71,6 +71,16 @@ export interface NativeProcessGroup {
   dispose(): void;
 }
 
+/** A file mapped into memory; tensors made over it keep the mapping alive after close(). */
+export interface NativeMappedFile {
+  readonly byteLength: number;
+  /** A view of the whole mapping, emptied (detached) by close(). */
+  bytes(): Uint8Array;
+  /** The view of the storage at [byteOffset, byteOffset + byteLength) of the file, without copying it. */
+  tensor(byteOffset: number, byteLength: number, dtype: DtypeName, shape: number[], strides: number[], storageOffset: number): NativeTensor;
+  close(): void;
+}
+
 export interface Addon {
   Tensor: { prototype: NativeTensor };
   Module: {
@@ -83,6 +93,8 @@ export interface Addon {
   Optimizer: new (kind: "sgd" | "adam" | "adamw", groups: Array<{ params: NativeTensor[] } & Record<string, number | boolean | NativeTensor[]>>) => NativeOptimizer;
   fromTypedArray(data: TypedArray, shape: number[]): NativeTensor;
   fromBytes(bytes: Uint8Array, dtype: DtypeName, shape: number[], strides: number[], storageOffset: number): NativeTensor;
+  /** Maps a whole file copy-on-write (native/mapped_file.h); rejects where it cannot, and the caller reads the file instead. */
+  mapFile(path: string): Promise<NativeMappedFile>;
   stack(tensors: NativeTensor[]): NativeTensor;
   softmax(input: NativeTensor, dim: number): Promise<NativeTensor>;
   crossEntropy(input: NativeTensor, target: NativeTensor, gradEnabled: boolean, options?: NativeLossOptions): Promise<NativeTensor>;

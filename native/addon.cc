@@ -4,6 +4,7 @@
 #include "distributed.h"
 #include "functional.h"
 #include "image.h"
+#include "mapped_file.h"
 #include "module.h"
 #include "runtime.h"
 #include "optimizer.h"
@@ -20,6 +21,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   DefineDistributed(env, exports);
   exports.Set("fromTypedArray", Napi::Function::New(env, FromTypedArray, "fromTypedArray"));
   exports.Set("fromBytes", Napi::Function::New(env, FromBytes, "fromBytes"));
+  exports.Set("MappedFile", MappedFileWrap::Define(env));
+  exports.Set("mapFile", Napi::Function::New(env, MapFile, "mapFile"));
   exports.Set("stack", Napi::Function::New(env, Stack, "stack"));
   exports.Set("softmax", Napi::Function::New(env, Softmax, "softmax"));
   exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy, "crossEntropy"));

@@ -9,6 +9,7 @@ struct AddonData {
   Napi::FunctionReference tensorConstructor;
   Napi::FunctionReference moduleConstructor;
   Napi::FunctionReference optimizerConstructor;
+  Napi::FunctionReference mappedFileConstructor;
   Napi::FunctionReference processGroupConstructor;
 };
 

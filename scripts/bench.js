@@ -7,7 +7,8 @@
 // torchvision) and ours on the same data with the same thread count, in the
 // same run, each part in its own process; prints a table with ratios (Python
 // time / ours: above 1 means ours is faster) and writes it as JSON.
-// Parts: weights, load, flops, decode, checkdata, train, cache, serve, http, ddp, backbones (all by default).
+// Parts: weights, load, flops, decode, checkdata, train, breakdown, cache, serve, http, ddp, backbones (all by default).
+// breakdown: a fine-tune train epoch's step split into data wait, forward, backward and optimizer, Python and ours interleaved twice.
 // backbones: the train step of every registered architecture (or --archs), batch 8, 2 threads (or --threads).
 "use strict";
 const { spawnSync } = require("child_process");
@@ -19,7 +20,7 @@ const { formatTable, buildRows } = require("./bench/table");
 
 const ROOT = path.resolve(__dirname, "..");
 const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-const PARTS = ["weights", "load", "flops", "decode", "checkdata", "train", "cache", "serve", "http", "ddp", "backbones"];
+const PARTS = ["weights", "load", "flops", "decode", "checkdata", "train", "breakdown", "cache", "serve", "http", "ddp", "backbones"];
 // glibc: serve large blocks from the heap instead of fresh mmaps, and keep freed memory
 // instead of trimming it, so each step does not page-fault its activations in again.
 const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(2 ** 32) };
@@ -156,6 +157,18 @@ try {
       python: python("python tutorial, 1 epoch of each mode", "tutorial.py", [JSON.stringify({ data, threads, modes, epochs: 1, limit, seed: 0 })]),
       ours: node("ours trainModel, 1 epoch of each mode", "train.js", { data, workers, seed: 0, modes, epochs: 1, limit }),
     };
+  }
+  if (only.includes("breakdown")) {
+    // Python, ours, Python, ours: other work on a shared machine then weighs on both alike.
+    // Python's loader keeps the tutorial's 4 workers, as the train part runs it.
+    const steps = quick ? 12 : null;
+    results.breakdown = { python: [], ours: [], loadAverage: [] };
+    for (let round = 0; round < 2; round++) {
+      results.breakdown.loadAverage.push(os.loadavg()[0]);
+      results.breakdown.python.push(python(`python step breakdown ${round + 1}/2`, "breakdown.py", [JSON.stringify({ data, threads, workers: 4, seed: round, steps })]));
+      results.breakdown.ours.push(node(`ours step breakdown ${round + 1}/2`, "breakdown.js", { data, workers, seed: round, steps }));
+    }
+    results.breakdown.loadAverage.push(os.loadavg()[0]);
   }
   if (only.includes("cache")) {
     results.cache = node("ours --cache-features, 25 epochs", "train.js", { data, workers, seed: 0, cacheEpochs: 25, limit }).cacheFeatures;

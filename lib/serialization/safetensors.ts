@@ -6,6 +6,7 @@ import { checkString, invalid } from "../check";
 import type { DtypeName } from "../native";
 import { checkTensor, Tensor } from "../tensor";
 import { writeChunksAtomic } from "./atomicFile";
+import { FileBytes, fileBytes, releaseFileBytes } from "./mappedFile";
 import { contiguousStrides, ELEMENT_SIZE, makeTensor } from "./storage";
 import { tensorBytes } from "./tensorBytes";
 
@@ -62,7 +63,7 @@ function checkEntry(file: string, key: string, value: unknown, dataLength: numbe
 }
 
 /** Tensors of a whole safetensors file held in `data`, in the order of their bytes. */
-export function parseSafetensors(file: string, data: Uint8Array): Map<string, Tensor> {
+export function parseSafetensors(file: string, data: Uint8Array, source?: FileBytes): Map<string, Tensor> {
   const { header, dataStart } = parseHeader(file, data, data.length);
   const body = data.subarray(dataStart);
   const entries = Object.entries(header)
@@ -74,7 +75,7 @@ export function parseSafetensors(file: string, data: Uint8Array): Map<string, Te
     for (const e of entries) {
       out.set(e.key, makeTensor(file, e.key, body.subarray(e.begin, e.end), {
         dtype: e.dtype, shape: e.shape, strides: contiguousStrides(e.shape), storageOffset: 0,
-      }));
+      }, source));
     }
   } catch (err) {
     for (const t of out.values()) t.dispose();
@@ -146,8 +147,13 @@ export async function saveSafetensors(
   await writeChunksAtomic(path, [prefix, headerBytes, ...chunks]);
 }
 
-/** Reads a safetensors file (name -> CPU tensor). */
+/** Reads a safetensors file (name -> CPU tensor), over a mapping of it where the platform allows. */
 export async function loadSafetensors(path: string): Promise<Map<string, Tensor>> {
   checkString(path, "path");
-  return parseSafetensors(path, await fs.promises.readFile(path));
+  const source = await fileBytes(path, true);
+  try {
+    return parseSafetensors(path, source.bytes, source);
+  } finally {
+    releaseFileBytes(source);
+  }
 }

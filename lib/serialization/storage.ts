@@ -1,8 +1,9 @@
 // Turning raw little-endian storage bytes into tensors, shared by every reader.
 // The bounds are checked here so a bad file is reported with its name and key,
-// before the native copy (which checks again) is reached.
+// before the native copy or mapping (which check again) is reached.
 import { addon, DtypeName } from "../native";
 import type { Tensor } from "../tensor";
+import { FileBytes, mappedOffset } from "./mappedFile";
 
 export const ELEMENT_SIZE: Record<DtypeName, number> = {
   float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
@@ -39,7 +40,11 @@ export function elementsNeeded(layout: TensorLayout): number {
 // elements than its storage holds, so a few bytes cannot ask for gigabytes.
 export const MAX_OVERLAPPING_NUMEL = 1 << 24;
 
-export function makeTensor(file: string, key: string, storage: Uint8Array, layout: TensorLayout): Tensor {
+/**
+ * The tensor `layout` describes over `storage`: a view over the mapping without
+ * a copy when `storage` lies in `source`'s mapped file, a contiguous copy otherwise.
+ */
+export function makeTensor(file: string, key: string, storage: Uint8Array, layout: TensorLayout, source?: FileBytes): Tensor {
   const size = ELEMENT_SIZE[layout.dtype];
   const available = Math.floor(storage.length / size);
   const count = (xs: readonly number[]) => xs.every((x) => Number.isSafeInteger(x) && x >= 0);
@@ -60,5 +65,7 @@ export function makeTensor(file: string, key: string, storage: Uint8Array, layou
         `but shape [${layout.shape.join(", ")}] at offset ${layout.storageOffset} needs ${needed}`,
     );
   }
+  const at = mappedOffset(source, storage);
+  if (at !== null) return source!.map!.tensor(at, storage.byteLength, layout.dtype, layout.shape, layout.strides, layout.storageOffset);
   return addon.fromBytes(storage, layout.dtype, layout.shape, layout.strides, layout.storageOffset);
 }

@@ -1,12 +1,16 @@
 // Reads state dicts written by torch.save (zip and legacy formats) and
 // safetensors files, telling them apart by their first bytes, not their names.
+// By default the file is mapped and stored storages become tensors over the
+// mapping, as torch.load(mmap=True) makes them; deflated ones are copied.
 import * as fs from "fs";
-import { checkString } from "../check";
+import { checkBoolean, checkOptions, checkString } from "../check";
 import type { DtypeName } from "../native";
 import type { Tensor } from "../tensor";
 import { PyDict, storageDtype, TensorRef, unpickle } from "./pickle";
+import { FileBytes, mapFileBytes, releaseFileBytes } from "./mappedFile";
 import { parseSafetensors } from "./safetensors";
 import { ELEMENT_SIZE, makeTensor } from "./storage";
+import { readZipDirectory, readZipEntry, ZipDirectoryEntry } from "./zipDirectory";
 import { openZip } from "./zipReader";
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
@@ -56,7 +60,9 @@ function stateDictRefs(file: string, value: unknown): [string, TensorRef & { sto
   return out;
 }
 
-function buildTensors(file: string, refs: [string, TensorRef & { storage: StorageRef }][], storages: Map<string, Uint8Array>): Map<string, Tensor> {
+function buildTensors(
+  file: string, refs: [string, TensorRef & { storage: StorageRef }][], storages: Map<string, Uint8Array>, source?: FileBytes,
+): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   try {
     for (const [key, ref] of refs) {
@@ -64,7 +70,7 @@ function buildTensors(file: string, refs: [string, TensorRef & { storage: Storag
       if (!bytes) throw new Error(`${file}: storage ${ref.storage.key} of tensor ${key} is missing`);
       out.set(key, makeTensor(file, key, bytes, {
         dtype: ref.storage.dtype, shape: ref.size, strides: ref.stride, storageOffset: ref.storage.offset + ref.storageOffset,
-      }));
+      }, source));
     }
   } catch (err) {
     for (const t of out.values()) t.dispose();
@@ -73,14 +79,34 @@ function buildTensors(file: string, refs: [string, TensorRef & { storage: Storag
   return out;
 }
 
-async function loadZip(file: string): Promise<Map<string, Tensor>> {
-  const zip = await openZip(file);
+/** What loadZip needs of an archive, from the file (zipReader.ts) or from its mapping (zipDirectory.ts). */
+interface Archive {
+  entries: { fileName: string; uncompressedSize: number }[];
+  read(entry: Archive["entries"][number]): Promise<Uint8Array>;
+  /** For storages: into `scratch` when it fits (the caller copies before reusing it), or a view of the mapping. */
+  readStored(entry: Archive["entries"][number], scratch?: Buffer): Promise<Uint8Array>;
+  close(): void;
+}
+
+async function openArchive(file: string, source?: FileBytes): Promise<Archive> {
+  if (!source) return openZip(file);
+  const bytes = source.bytes;
+  const entries = readZipDirectory(file, bytes);
+  const read = (entry: Archive["entries"][number]) => readZipEntry(file, bytes, entry as ZipDirectoryEntry);
+  return { entries, read, readStored: read, close: () => undefined };
+}
+
+const text = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+
+/** `source`: the whole file, mapped; without it, entries are read from the file and copied. */
+async function loadZip(file: string, source?: FileBytes): Promise<Map<string, Tensor>> {
+  const zip = await openArchive(file, source);
   try {
     const pkl = zip.entries.find((e) => /^[^/]+\/data\.pkl$/.test(e.fileName));
     if (!pkl) throw new Error(`${file}: zip archive has no <name>/data.pkl, so it is not a torch.save file`);
     const prefix = pkl.fileName.slice(0, -"data.pkl".length);
     const byteorder = zip.entries.find((e) => e.fileName === `${prefix}byteorder`);
-    if (byteorder && (await zip.read(byteorder)).toString("latin1").trim() !== "little") {
+    if (byteorder && text(await zip.read(byteorder)).trim() !== "little") {
       throw new Error(`${file}: big-endian torch.save files are not supported`);
     }
     const { value } = unpickle(await zip.read(pkl), { fileName: file, persistentLoad: (pid) => storageRef(file, pid, 5) });
@@ -92,20 +118,21 @@ async function loadZip(file: string): Promise<Map<string, Tensor>> {
       if (list) list.push(item);
       else byStorage.set(item[1].storage.key, [item]);
     }
-    // Each storage is read into one reused buffer and copied into its tensors at
-    // once: no second whole-file buffer, and fresh memory is touched only once.
+    // Unmapped, each storage is read into one reused buffer and copied into its
+    // tensors at once: no second whole-file buffer, and fresh memory is touched
+    // only once. Mapped, stored storages are views of the mapping and nothing is copied.
     const entries = new Map([...byStorage.keys()].map((key) => {
       const entry = byName.get(`${prefix}data/${key}`);
       if (!entry) throw new Error(`${file}: storage ${prefix}data/${key} is missing from the archive`);
       return [key, entry];
     }));
-    const scratch = Buffer.allocUnsafeSlow(Math.max(0, ...[...entries.values()].map((e) => e.uncompressedSize)));
+    const scratch = source ? undefined : Buffer.allocUnsafeSlow(Math.max(0, ...[...entries.values()].map((e) => e.uncompressedSize)));
     const made = new Map<string, Tensor>();
     try {
       for (const [key, users] of byStorage) {
         const entry = entries.get(key)!;
         const bytes = await zip.readStored(entry, scratch);
-        for (const [name, tensor] of buildTensors(file, users, new Map([[key, bytes]]))) made.set(name, tensor);
+        for (const [name, tensor] of buildTensors(file, users, new Map([[key, bytes]]), source)) made.set(name, tensor);
       }
     } catch (err) {
       for (const t of made.values()) t.dispose();
@@ -117,7 +144,7 @@ async function loadZip(file: string): Promise<Map<string, Tensor>> {
   }
 }
 
-function loadLegacy(file: string, data: Uint8Array): Map<string, Tensor> {
+function loadLegacy(file: string, data: Uint8Array, source?: FileBytes): Map<string, Tensor> {
   const magic = unpickle(data, { fileName: file });
   if (magic.value !== LEGACY_MAGIC) throw new Error(`${file}: not a PyTorch file (wrong magic number)`);
   const protocol = unpickle(data, { fileName: file }, magic.end);
@@ -160,7 +187,7 @@ function loadLegacy(file: string, data: Uint8Array): Map<string, Tensor> {
     storages.set(key, data.subarray(pos, pos + nbytes));
     pos += nbytes;
   }
-  return buildTensors(file, refs, storages);
+  return buildTensors(file, refs, storages, source);
 }
 
 async function firstBytes(file: string, n: number): Promise<Buffer> {
@@ -174,20 +201,55 @@ async function firstBytes(file: string, n: number): Promise<Buffer> {
   }
 }
 
+export interface LoadOptions {
+  /**
+   * Map the file and make its stored storages tensors over the mapping, without
+   * copying them (torch.load's `mmap=True`); default true. The tensors stay
+   * valid after the file is deleted or renamed over; a file cut short in place
+   * while they live is not supported (as with torch.load). Where the file
+   * cannot be mapped, it is read into memory instead.
+   */
+  mmap?: boolean;
+}
+
 /**
  * Reads a state dict (name -> CPU tensor, in file order) from a torch.save file
  * (zip or legacy format) or a safetensors file.
  */
-export async function load(path: string): Promise<Map<string, Tensor>> {
+export async function load(path: string, options?: LoadOptions): Promise<Map<string, Tensor>> {
   checkString(path, "path");
-  let head: Buffer;
-  try {
-    head = await firstBytes(path, 9);
-  } catch (err) {
-    throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+  const { mmap = true } = checkOptions(options, { mmap: true }, "load");
+  checkBoolean(mmap, "mmap");
+  // Mapped, the format is read from the mapping: one call off the JS thread, not three.
+  const source = mmap ? await mapFileBytes(path) : null;
+  let head: Uint8Array;
+  if (source) {
+    head = source.bytes.subarray(0, 9);
+  } else {
+    try {
+      head = await firstBytes(path, 9);
+    } catch (err) {
+      throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+    }
   }
-  if (head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) return loadZip(path);
-  if (head.length >= 2 && head[0] === 0x80 && head[1] <= 5) return loadLegacy(path, await fs.promises.readFile(path));
-  if (head.length === 9 && head[8] === 0x7b) return parseSafetensors(path, await fs.promises.readFile(path));
-  throw new Error(`${path}: not a PyTorch (.pth/.pt) or safetensors file (unrecognised first bytes)`);
+  const isZip = head.length >= 4 && new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) === 0x04034b50;
+  const isLegacy = head.length >= 2 && head[0] === 0x80 && head[1] <= 5;
+  const isSafetensors = head.length === 9 && head[8] === 0x7b;
+  if (!isZip && !isLegacy && !isSafetensors) {
+    if (source) releaseFileBytes(source);
+    throw new Error(`${path}: not a PyTorch (.pth/.pt) or safetensors file (unrecognised first bytes)`);
+  }
+  if (!source) {
+    // Unmapped, a zip is read entry by entry and never held whole.
+    if (isZip) return loadZip(path);
+    const data = await fs.promises.readFile(path);
+    return isLegacy ? loadLegacy(path, data) : parseSafetensors(path, data);
+  }
+  try {
+    if (isZip) return await loadZip(path, source);
+    if (isLegacy) return loadLegacy(path, source.bytes, source);
+    return parseSafetensors(path, source.bytes, source);
+  } finally {
+    releaseFileBytes(source);
+  }
 }

@@ -53,7 +53,24 @@ function buildRows(r) {
     }
     add("flops", "machine: sgemm 2048x2048 (torch.mm, OpenBLAS), GFLOP/s", mm.gflops, null, "rate");
   }
-  if (r.load) add("load", "tt.load vs torch.load, 46 MB ResNet-18 .pth (best of 3)", r.load.python.bestSeconds, r.load.ours.bestSeconds, "time");
+  if (r.breakdown) {
+    // The mean over the interleaved runs of each side's per-step seconds.
+    const mean = (runs, part) => runs.reduce((a, run) => a + run.perStepSeconds[part], 0) / runs.length;
+    const la = r.breakdown.loadAverage.map((x) => x.toFixed(1)).join(" / ");
+    for (const part of ["data", "forward", "backward", "optimizer"]) {
+      add("breakdown", `finetune train step: ${part === "data" ? "waiting for data" : part}, s per step`, mean(r.breakdown.python, part), mean(r.breakdown.ours, part), "time",
+        part === "data" ? `load average ${la}` : undefined);
+    }
+  }
+  if (r.load) {
+    add("load", "tt.load (mapped) vs torch.load, 46 MB ResNet-18 .pth (best of 3)", r.load.python.bestSeconds, r.load.ours.bestSeconds, "time");
+    if (r.load.ours.copiedBestSeconds != null) {
+      add("load", "tt.load({ mmap: false }) vs torch.load", r.load.python.bestSeconds, r.load.ours.copiedBestSeconds, "time");
+    }
+    if (r.load.ours.intoModelBestSeconds != null && r.load.python.intoModelBestSeconds != null) {
+      add("load", "load + loadStateDict into a resnet18 (the pages read)", r.load.python.intoModelBestSeconds, r.load.ours.intoModelBestSeconds, "time");
+    }
+  }
   if (r.serve) {
     const { ours: o, onnxruntime: x } = r.serve;
     if (x && !x.error) {

@@ -1,7 +1,9 @@
 #include "liveness.h"
 
 #ifdef TT_WITH_DISTRIBUTED
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -23,21 +25,78 @@ struct Heartbeat::State {
   std::mutex mutex;
   std::condition_variable wake;
   bool stop = false;
+  bool done = false;  // the thread has returned
 };
 
+namespace {
+
+std::mutex registryMutex;
+std::vector<std::weak_ptr<Heartbeat::State>> registry;
+
+// Stops every beating thread before the process's static objects are
+// destroyed. Why: from 2.5, TCPStore::add keeps a function-local static
+// (its WaitCounter handle), which exit() destroys like any other; a detached
+// thread still beating then uses it after its destructor and the process dies
+// with SIGSEGV instead of its exit status (seen on libtorch 2.6 with a rank
+// that stalled: the other ranks reported the timeout, then crashed on exit).
+// atexit handlers run in the reverse order of their registration and of the
+// statics' construction, so this is registered after a first add() has built
+// those statics, and runs before they go. A thread stuck in a call to a host
+// gone quiet is waited for a moment only: exit is not held up for it.
+void StopAllAtExit() {
+  std::vector<std::shared_ptr<Heartbeat::State>> live;
+  {
+    std::lock_guard<std::mutex> lock(registryMutex);
+    for (auto& weak : registry) {
+      if (auto state = weak.lock()) live.push_back(std::move(state));
+    }
+  }
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (auto& state : live) {
+    std::unique_lock<std::mutex> lock(state->mutex);
+    state->stop = true;
+    state->wake.notify_all();
+    state->wake.wait_until(lock, until, [&] { return state->done; });
+  }
+}
+
+void Register(const std::shared_ptr<Heartbeat::State>& state) {
+  static const bool registered = [] { return std::atexit(StopAllAtExit) == 0; }();
+  (void)registered;
+  std::lock_guard<std::mutex> lock(registryMutex);
+  registry.erase(std::remove_if(registry.begin(), registry.end(), [](const auto& weak) { return weak.expired(); }), registry.end());
+  registry.push_back(state);
+}
+
+}  // namespace
+
 Heartbeat::Heartbeat(c10::intrusive_ptr<c10d::Store> store, int rank) : state_(std::make_shared<State>()) {
-  std::thread([state = state_, store, key = BeatKey(rank)] {
+  const std::string key = BeatKey(rank);
+  // The first beat here, on the calling thread: it builds the statics that
+  // add() uses before StopAllAtExit is registered (see there).
+  try {
+    store->add(key, 1);
+  } catch (const std::exception&) {
+    // The thread's first beat will find the store gone too, and return.
+  }
+  Register(state_);
+  std::thread([state = state_, store, key] {
     std::unique_lock<std::mutex> lock(state->mutex);
     while (!state->stop) {
+      state->wake.wait_for(lock, kBeat, [&] { return state->stop; });
+      if (state->stop) break;
       lock.unlock();
+      bool gone = false;
       try {
         store->add(key, 1);
       } catch (const std::exception&) {
-        return;  // the store is gone (rank 0 ended): nobody is left to ask
+        gone = true;  // the store is gone (rank 0 ended): nobody is left to ask
       }
       lock.lock();
-      state->wake.wait_for(lock, kBeat, [&] { return state->stop; });
+      if (gone) break;
     }
+    state->done = true;
+    state->wake.notify_all();
   }).detach();
 }
 

@@ -138,7 +138,9 @@ struct InferencePlan : ModuleSubstitution {
         ++folded;
       }
       if (layout == InferenceLayout::Mkldnn) {
-        weight = at::mkldnn_reorder_conv2d_weight(weight.contiguous(), plan.padding, plan.stride, plan.dilation, plan.groups);
+        // As torch.utils.mkldnn converts a Conv2d: the weight reordered once into oneDNN's blocked form.
+        weight = at::mkldnn_reorder_conv2d_weight(weight.contiguous().to_mkldnn(), plan.padding, plan.stride, plan.dilation, plan.groups);
+        if (bias.defined()) bias = bias.contiguous().to_mkldnn();
       } else if (layout == InferenceLayout::ChannelsLast) {
         weight = weight.contiguous(at::MemoryFormat::ChannelsLast);
       } else {

@@ -193,7 +193,11 @@ std::string InferenceLayoutName(InferenceLayout layout) {
   return "contiguous";
 }
 
-InferenceLayout DefaultInferenceLayout() { return InferenceLayout::ChannelsLast; }
+// mkldnn measured fastest or level at batch 1 and 4 on the 2-core AVX2 EPYC
+// (npm run bench -- --only serve, model alone; channels_last was the slowest
+// at batch 4 there), as on the AVX-512 EPYC issue 13 measured. Trees that
+// cannot take oneDNN tensors get channels_last.
+InferenceLayout DefaultInferenceLayout() { return InferenceLayout::Mkldnn; }
 
 torch::Tensor InferenceForwardInMode(NativeModule& model, const torch::Tensor& input, InferenceLayout layout) {
   torch::nn::Module& root = *model.module;

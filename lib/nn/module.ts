@@ -196,9 +196,11 @@ export class Module {
    * the running statistics, the device or the module tree change; while any
    * submodule is in train mode this is the plain forward without gradients.
    *
-   * `layout`: "channels_last" (the default, measured fastest here: npm run bench
-   * -- --only serve), "contiguous", or "mkldnn" (oneDNN's blocked tensors,
-   * where every layer's forward can take them, else channels_last).
+   * `layout`: "mkldnn" (the default: oneDNN's blocked tensors between
+   * convolutions, for the ResNet family; other trees fall back to
+   * "channels_last"), "channels_last" or "contiguous". The default measured
+   * fastest or level at batch 1 and 4 on a 2-core AVX2 EPYC (npm run bench --
+   * --only serve).
    */
   inferenceForward(input: Tensor, options: { layout?: InferenceLayout } = {}): Promise<Tensor> {
     checkTensor(input, "input");

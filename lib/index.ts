@@ -23,6 +23,7 @@ export * as utils from "./utils";
 export { visualizeModel, writeReport } from "./viz";
 export { loadClassifier, Classifier } from "./classifier";
 export type { Prediction, ClassifierOptions, LoadClassifierOptions, ClassifierEngine, InferenceBackend } from "./classifier";
+export type { EngineChoice, EngineTimer } from "./engineChoice";
 export { createServer } from "./serve/app";
 export type { ServeOptions, Server } from "./serve/app";
 export { dataTransforms, IMAGENET_MEAN, IMAGENET_STD } from "./train/tutorial";

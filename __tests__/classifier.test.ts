@@ -59,11 +59,12 @@ describe("classify", () => {
       return n;
     };
     const batchSizes: number[] = [];
-    const forward = classifier.model.forward.bind(classifier.model);
-    jest.spyOn(classifier.model, "forward").mockImplementation(async (x) => {
+    // The classifier runs the model's fused eval form (inferenceForward).
+    const forward = classifier.model.inferenceForward.bind(classifier.model);
+    jest.spyOn(classifier.model, "inferenceForward").mockImplementation(async (x, options) => {
       batchSizes.push(x.shape[0]);
       if (batchSizes.length === 1) await gate;
-      return forward(x);
+      return forward(x, options);
     });
     const results = await Promise.all(all.map((image) => classifier.classify(image)));
     const rest = all.length - 1;

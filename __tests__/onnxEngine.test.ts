@@ -106,7 +106,8 @@ Module._resolveFilename = function (request, ...rest) {
 });
 
 test.each([
-  [{ engine: "tensorrt" }, 'Expected "libtorch" or "onnxruntime" for engine but received "tensorrt" of type string'],
+  [{ engine: "tensorrt" }, 'Expected "libtorch", "onnxruntime" or "auto" for engine but received "tensorrt" of type string'],
+  [{ engine: "auto", engineTimer: 3 }, "Expected function for engineTimer but received 3 of type number"],
   [{ engine: "onnxruntime", device: "cuda:0" }, 'engine "onnxruntime" runs on cpu here, got device "cuda:0"'],
 ])("loadClassifier rejects %j: %s", async (options, message) => {
   await expect(tt.loadClassifier(path.join(dir, "dynamic.onnx"), options as tt.LoadClassifierOptions)).rejects.toThrow(message);
@@ -156,4 +157,56 @@ test("serve: a bad --engine, and onnxruntime off the cpu, are usage errors namin
   const cuda = spawnSync(process.execPath, [SERVE, "--model", checkpoint, "--engine", "onnxruntime", "--device", "cuda:0"], { encoding: "utf8" });
   expect(cuda.status).toBe(2);
   expect(cuda.stderr).toBe("serve: --engine onnxruntime runs on cpu only, got --device cuda:0\n");
+});
+
+describe('engine "auto" keeps whichever engine the timer says is faster', () => {
+  // The timer is injected, so the choice is the test's, not this machine's load:
+  // it answers seconds per batch for each engine without running a batch.
+  const timer = (seconds: Record<string, number>) => async (engine: tt.ClassifierEngine) => seconds[engine];
+
+  test("onnxruntime when it times faster; the libtorch model is freed", async () => {
+    const classifier = await tt.loadClassifier(checkpoint, { engine: "auto", maxBatch: 2, engineTimer: timer({ libtorch: 0.2, onnxruntime: 0.1 }) });
+    try {
+      expect(classifier.engine).toBe("onnxruntime");
+      expect(classifier.engineChoice).toEqual({ chosen: "onnxruntime", batch: 2, secondsPerBatch: { libtorch: 0.2, onnxruntime: 0.1 }, failed: {} });
+      expect(() => classifier.model).toThrow("this Classifier runs on onnxruntime: it has no libtorch model");
+    } finally {
+      classifier.dispose();
+    }
+  });
+
+  test("libtorch when it times faster, or on a tie", async () => {
+    for (const seconds of [{ libtorch: 0.1, onnxruntime: 0.2 }, { libtorch: 0.1, onnxruntime: 0.1 }]) {
+      const classifier = await tt.loadClassifier(checkpoint, { engine: "auto", engineTimer: timer(seconds) });
+      expect(classifier.engine).toBe("libtorch");
+      expect(classifier.engineChoice?.batch).toBe(4);
+      expect(classifier.model.isDisposed).toBe(false);
+      classifier.dispose();
+    }
+  });
+
+  test("an engine that fails to run is left out, with its reason", async () => {
+    const failing = async (engine: tt.ClassifierEngine) => {
+      if (engine === "onnxruntime") throw new Error("no session here");
+      return 0.5;
+    };
+    const classifier = await tt.loadClassifier(checkpoint, { engine: "auto", engineTimer: failing });
+    expect(classifier.engine).toBe("libtorch");
+    expect(classifier.engineChoice?.failed).toEqual({ onnxruntime: "no session here" });
+    classifier.dispose();
+  });
+
+  test("the default timer runs real batches: inside jest onnxruntime cannot run, so libtorch is kept", async () => {
+    const classifier = await tt.loadClassifier(checkpoint, { engine: "auto", maxBatch: 1 });
+    expect(classifier.engine).toBe("libtorch");
+    expect(classifier.engineChoice?.secondsPerBatch.libtorch).toBeGreaterThan(0);
+    expect(Object.keys(classifier.engineChoice?.failed ?? {})).toEqual(["onnxruntime"]);
+    classifier.dispose();
+  });
+
+  test("in a plain Node process, the default timer measures both and the classifier answers as libtorch does", () => {
+    const ran = classifyRun({ model: checkpoint, engine: "auto", maxBatch: 4, images });
+    expect(["libtorch", "onnxruntime"]).toContain(ran.engine);
+    expectSameAsLibtorch(ran);
+  });
 });

@@ -7,14 +7,14 @@ import { checkBoolean, checkInteger, checkOptions, invalid } from "./check";
 import { checkDevice } from "./device";
 import { decodeImage } from "./data/decode";
 import { hflip, meanOf } from "./evaluation/tta";
-import { noGrad } from "./grad";
 import { addon } from "./native";
 import { Module } from "./nn/module";
 import { modelFileOf } from "./train/checkpoint";
 import { loadTrainedModel } from "./train/loadTrained";
 import { Preprocessing, savedPreprocessing, TUTORIAL_PREPROCESSING } from "./train/preprocessing";
 import { dataTransforms } from "./train/tutorial";
-import { Tensor } from "./tensor";
+import { chooseEngine, EngineChoice, EngineTimer } from "./engineChoice";
+import { Tensor, tensor } from "./tensor";
 
 export interface Prediction {
   label: string;
@@ -38,10 +38,18 @@ export interface LoadClassifierOptions extends ClassifierOptions {
   /** Where the model runs: "cpu" (the default), "cuda" or "cuda:N"; onnxruntime runs on "cpu" only. */
   device?: string;
   /**
-   * "libtorch" (the default) or "onnxruntime": the model exported to ONNX, run by
-   * onnxruntime-node (an optional dependency), with the same decoder, batching and API.
+   * "libtorch" (the default): this package's addon, through the model's fused
+   * eval form (Module.inferenceForward). "onnxruntime": the model exported to
+   * ONNX, run by onnxruntime-node (an optional dependency), with the same
+   * decoder, batching and API. "auto": on the CPU with onnxruntime-node
+   * installed, both are loaded and each runs 2 warm-up then 5 timed batches of
+   * min(maxBatch, 4) images at load; the faster (median) is kept and the other
+   * freed (`classifier.engineChoice` holds the figures). Anywhere else, and if
+   * onnxruntime cannot run, "auto" is libtorch.
    */
-  engine?: ClassifierEngine;
+  engine?: ClassifierEngine | "auto";
+  /** @internal Seconds per batch for an engine (tests inject a deterministic one); the default times real batches. */
+  engineTimer?: EngineTimer;
 }
 
 /** What runs a Classifier's batches of preprocessed images (libtorch's or onnxruntime's): softmax probabilities, one row per image. */
@@ -82,6 +90,14 @@ export class Classifier {
   /** What runs the model: "libtorch" or "onnxruntime". */
   get engine(): ClassifierEngine {
     return this.backend.engine;
+  }
+
+  /** What `engine: "auto"` measured at load, when it measured anything. */
+  engineChoice: EngineChoice | undefined;
+
+  /** @internal The backend running this classifier's batches (engine "auto" times it). */
+  get inferenceBackend(): InferenceBackend {
+    return this.backend;
   }
 
   /** The libtorch model; an engine "onnxruntime" classifier has none. */
@@ -169,7 +185,8 @@ export class Classifier {
     const batch = addon.stack(inputs);
     const onDevice = this.device === "cpu" ? batch : batch.to(this.device);
     try {
-      const logits = await noGrad(() => this.model.forward(onDevice));
+      // The fused eval form (BatchNorm folded, oneDNN layout, InferenceMode); rebuilt by itself if the weights change.
+      const logits = await this.model.inferenceForward(onDevice);
       try {
         const probs = await addon.softmax(logits, 1);
         const values = (await probs.data()) as Float32Array;
@@ -193,19 +210,55 @@ export class Classifier {
  * `npm run export --format onnx` (a run is exported in memory first).
  */
 export async function loadClassifier(fileOrRunDir: string, options: LoadClassifierOptions = {}): Promise<Classifier> {
-  const { device = "cpu", maxBatch, engine = "libtorch" } = checkOptions(options, { device: true, maxBatch: true, engine: true }, "loadClassifier");
+  const { device = "cpu", maxBatch, engine = "libtorch", engineTimer } = checkOptions(options, { device: true, maxBatch: true, engine: true, engineTimer: true }, "loadClassifier");
   if (typeof fileOrRunDir !== "string" || fileOrRunDir === "") throw invalid("path to a model.safetensors or its run folder", "fileOrRunDir", fileOrRunDir);
-  if (engine !== "libtorch" && engine !== "onnxruntime") throw invalid('"libtorch" or "onnxruntime"', "engine", engine);
+  if (engine !== "libtorch" && engine !== "onnxruntime" && engine !== "auto") throw invalid('"libtorch", "onnxruntime" or "auto"', "engine", engine);
   if (engine === "onnxruntime" && device !== "cpu") throw new Error(`engine "onnxruntime" runs on cpu here, got device "${device}"`);
+  if (engineTimer !== undefined && typeof engineTimer !== "function") throw invalid("function", "engineTimer", engineTimer);
   checkDevice(device);
   if (maxBatch !== undefined) checkInteger(maxBatch, "maxBatch", 1);
-  if (engine === "onnxruntime") {
-    const { loadOnnxBackend } = await import("./onnx/runtime");
-    const { backend, classes, preprocessing } = await loadOnnxBackend(await modelFileOf(fileOrRunDir));
-    return new Classifier(backend, classes, device, { maxBatch, preprocessing });
-  }
+  if (engine === "onnxruntime") return loadOnnxClassifier(fileOrRunDir, device, maxBatch);
   if (fileOrRunDir.toLowerCase().endsWith(".onnx")) throw new Error(`${fileOrRunDir} is an ONNX model: load it with { engine: "onnxruntime" }`);
   const { model, meta } = await loadTrainedModel(fileOrRunDir);
   model.to(device).eval();
-  return new Classifier(model, meta.classes, device, { maxBatch, preprocessing: savedPreprocessing(meta.settings) });
+  const classifier = new Classifier(model, meta.classes, device, { maxBatch, preprocessing: savedPreprocessing(meta.settings) });
+  if (engine === "libtorch" || device !== "cpu" || !onnxRuntimeInstalled()) return classifier;
+
+  // "auto": time both on a batch of the classifier's own size, keep the faster.
+  let onnx: Classifier;
+  try {
+    onnx = await loadOnnxClassifier(fileOrRunDir, device, maxBatch);
+  } catch (err) {
+    classifier.engineChoice = { chosen: "libtorch", batch: 0, secondsPerBatch: {}, failed: { onnxruntime: (err as Error).message } };
+    return classifier;
+  }
+  const { crop } = classifier.preprocessing;
+  const pixels = new Float32Array(3 * crop * crop);
+  const batch = Math.min(classifier.maxBatch, 4);
+  const { backend, choice } = await chooseEngine([classifier.inferenceBackend, onnx.inferenceBackend], () => tensor(pixels, [3, crop, crop]), batch, engineTimer)
+    .catch((err) => {
+      onnx.dispose();
+      classifier.dispose();
+      throw err;
+    });
+  const [kept, freed] = backend.engine === "onnxruntime" ? [onnx, classifier] : [classifier, onnx];
+  freed.dispose();
+  kept.engineChoice = choice;
+  return kept;
+}
+
+async function loadOnnxClassifier(fileOrRunDir: string, device: string, maxBatch: number | undefined): Promise<Classifier> {
+  const { loadOnnxBackend } = await import("./onnx/runtime");
+  const { backend, classes, preprocessing } = await loadOnnxBackend(await modelFileOf(fileOrRunDir));
+  return new Classifier(backend, classes, device, { maxBatch, preprocessing });
+}
+
+/** Whether onnxruntime-node can be found, without loading it. */
+function onnxRuntimeInstalled(): boolean {
+  try {
+    require.resolve("onnxruntime-node");
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,6 +1,6 @@
 // torch-transfer: PyTorch's transfer-learning tutorial for Node.js.
 export { tensor, stack, isTensor, Tensor } from "./tensor";
-export type { DtypeName, TypedArray } from "./native";
+export type { DtypeName, InferenceInfo, InferenceLayout, TypedArray } from "./native";
 export { cuda, backends, setNumThreads, getNumThreads, manualSeed, getRngState, setRngState, libtorchVersion } from "./runtime";
 export { noGrad, withGradEnabled, isGradEnabled, setGradEnabled } from "./grad";
 export { load, save, loadSafetensors, loadSafetensorsMetadata } from "./serialization";
@@ -23,6 +23,7 @@ export * as utils from "./utils";
 export { visualizeModel, writeReport } from "./viz";
 export { loadClassifier, Classifier } from "./classifier";
 export type { Prediction, ClassifierOptions, LoadClassifierOptions, ClassifierEngine, InferenceBackend } from "./classifier";
+export type { EngineChoice, EngineTimer } from "./engineChoice";
 export { createServer } from "./serve/app";
 export type { ServeOptions, Server } from "./serve/app";
 export { dataTransforms, IMAGENET_MEAN, IMAGENET_STD } from "./train/tutorial";

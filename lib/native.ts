@@ -19,6 +19,19 @@ export interface NativeLossOptions {
 /** The addon's name for Tensor. */
 export type NativeTensor = Tensor;
 
+/** How the fast eval form lays out activations and convolution weights for oneDNN. */
+export type InferenceLayout = "contiguous" | "channels_last" | "mkldnn";
+
+/** What the fast eval form did when it was last built. */
+export interface InferenceInfo {
+  /** BatchNorms folded into the convolution before them. */
+  folded: number;
+  /** How many times it has been built: once, then again after every change of weights, statistics, device or mode. */
+  builds: number;
+  /** The layout in effect ("mkldnn" falls back to "channels_last" where a layer cannot take oneDNN tensors). */
+  layout: InferenceLayout;
+}
+
 export interface NativeModule {
   /** torchvision's class name: ResNet, Bottleneck, Sequential, Linear, Conv2d, ... */
   readonly kind: string;
@@ -38,6 +51,9 @@ export interface NativeModule {
   child(path: string): NativeModule;
   forward(input: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
   features(input: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
+  /** The eval-mode output through the fused fast form (native/inference.h). */
+  inferenceForward(input: NativeTensor, layout?: InferenceLayout): Promise<NativeTensor>;
+  inferenceInfo(): Promise<InferenceInfo>;
   dispose(): void;
   readonly isDisposed: boolean;
 }

@@ -61,7 +61,31 @@ torch::Tensor Seq::ForwardFirst(const torch::Tensor& x, size_t skip) const {
   return out;
 }
 
+namespace {
+thread_local const ModuleSubstitution* activeSubstitution = nullptr;
+}  // namespace
+
+SubstitutionGuard::SubstitutionGuard(const ModuleSubstitution* substitution) : previous_(activeSubstitution) {
+  activeSubstitution = substitution;
+}
+
+SubstitutionGuard::~SubstitutionGuard() { activeSubstitution = previous_; }
+
+std::vector<std::pair<std::string, std::string>> Seq::ConvBatchNormPairs() const {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (size_t i = 0; i + 1 < slots_.size(); ++i) {
+    if (slots_[i].second->as<torch::nn::Conv2d>() && slots_[i + 1].second->as<torch::nn::BatchNorm2d>()) {
+      pairs.emplace_back(slots_[i].first, slots_[i + 1].first);
+    }
+  }
+  return pairs;
+}
+
 torch::Tensor Apply(torch::nn::Module& module, const torch::Tensor& x) {
+  if (activeSubstitution != nullptr) {
+    torch::Tensor out;
+    if (activeSubstitution->Run(module, x, out)) return out;
+  }
   if (auto* layer = dynamic_cast<Layer*>(&module)) return layer->forward(x);
   if (auto* m = module.as<torch::nn::Conv2d>()) return m->forward(x);
   if (auto* m = module.as<torch::nn::BatchNorm2d>()) return m->forward(x);

@@ -23,6 +23,12 @@ struct Layer : torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
   // A whole model's input to its classifier layer; parts of models have none.
   virtual torch::Tensor features(const torch::Tensor& x);
+  // Children (conv, batchnorm) where the Conv2d's output goes only into the
+  // BatchNorm2d, so eval mode may fold the one into the other (native/inference.h).
+  virtual std::vector<std::pair<std::string, std::string>> ConvBatchNormPairs() const { return {}; }
+  // Whether forward() uses only ops that take oneDNN (mkldnn) tensors: its
+  // children through Call(), and in-place adds of their outputs.
+  virtual bool RunsOnMkldnn() const { return false; }
 
   template <typename M>
   std::shared_ptr<M> Add(const std::string& name, std::shared_ptr<M> module) {
@@ -54,6 +60,9 @@ struct Seq : Layer {
   // The output of all but the last `skip` children (a classifier without its final Linear).
   torch::Tensor ForwardFirst(const torch::Tensor& x, size_t skip) const;
   size_t size() const { return slots_.size(); }
+  // Each Conv2d directly followed by a BatchNorm2d: in a Sequential, one feeds the next.
+  std::vector<std::pair<std::string, std::string>> ConvBatchNormPairs() const override;
+  bool RunsOnMkldnn() const override { return true; }
 };
 
 // A parameter-free function as a module (Hardswish, Hardsigmoid, ...), so that it
@@ -78,7 +87,27 @@ struct StochasticDepth : Layer {
 int64_t MakeDivisible(double v, int64_t divisor = 8);
 
 // Runs any module of the tree: ours, or one of the libtorch modules torchvision's trees use.
+// While a ModuleSubstitution is active on this thread, it is asked first.
 torch::Tensor Apply(torch::nn::Module& module, const torch::Tensor& x);
+
+// Another way to run some modules of a tree (the fused eval form): Run gives
+// true and sets `out` for a module it runs itself.
+struct ModuleSubstitution {
+  virtual ~ModuleSubstitution() = default;
+  virtual bool Run(torch::nn::Module& module, const torch::Tensor& x, torch::Tensor& out) const = 0;
+};
+
+// Makes `substitution` the one Apply asks on this thread while the guard lives.
+class SubstitutionGuard {
+ public:
+  explicit SubstitutionGuard(const ModuleSubstitution* substitution);
+  ~SubstitutionGuard();
+  SubstitutionGuard(const SubstitutionGuard&) = delete;
+  SubstitutionGuard& operator=(const SubstitutionGuard&) = delete;
+
+ private:
+  const ModuleSubstitution* previous_;
+};
 
 // torchvision's class name for a module: "Linear" for torch::nn::LinearImpl.
 std::string KindOf(const torch::nn::Module& module);

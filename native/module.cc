@@ -3,6 +3,7 @@
 #include "addon_data.h"
 #include "async_call.h"
 #include "dtype.h"
+#include "inference.h"
 #include "module_mode.h"
 #include "registry.h"
 #include "tensor.h"
@@ -63,6 +64,8 @@ Napi::Function ModuleWrap::Define(Napi::Env env) {
           InstanceMethod<&ModuleWrap::Child>("child"),
           InstanceMethod<&ModuleWrap::Forward>("forward"),
           InstanceMethod<&ModuleWrap::Features>("features"),
+          InstanceMethod<&ModuleWrap::InferenceForward>("inferenceForward"),
+          InstanceMethod<&ModuleWrap::InferenceInfo>("inferenceInfo"),
           InstanceMethod<&ModuleWrap::Dispose>("dispose"),
           InstanceAccessor<&ModuleWrap::Disposed>("isDisposed"),
       });
@@ -296,6 +299,41 @@ Napi::Value ModuleWrap::Features(const Napi::CallbackInfo& info) {
   return RunCompute<torch::Tensor>(
       env, grad, [layer, input]() { return layer->features(input); },
       [](Napi::Env env, torch::Tensor& out) -> Napi::Value { return TensorWrap::Wrap(env, out); });
+}
+
+}  // namespace tt
+
+namespace tt {
+
+// inferenceForward(input, layout?): the eval-mode output through the fused
+// fast form (native/inference.h); the plain forward while any module trains.
+Napi::Value ModuleWrap::InferenceForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  torch::Tensor input = TensorWrap::From(info[0], "input");
+  InferenceLayout layout = DefaultInferenceLayout();
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    if (!info[1].IsString()) throw TypeError(env, "Expected a string for layout");
+    layout = Guarded(env, [&] { return InferenceLayoutFromName(info[1].As<Napi::String>().Utf8Value()); });
+  }
+  std::shared_ptr<NativeModule> native = Shared(env);
+  return RunCompute<torch::Tensor>(
+      env, false, [native, input, layout]() { return tt::InferenceForward(*native, input, layout); },
+      [](Napi::Env env, torch::Tensor& out) -> Napi::Value { return TensorWrap::Wrap(env, out); });
+}
+
+// inferenceInfo(): { folded, builds, layout } of the fast form's last build, in call order.
+Napi::Value ModuleWrap::InferenceInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<NativeModule> native = Shared(env);
+  return RunCompute<tt::InferenceInfo>(
+      env, false, [native]() { return InferenceInfoOf(*native); },
+      [](Napi::Env env, tt::InferenceInfo& r) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("folded", static_cast<double>(r.folded));
+        out.Set("builds", static_cast<double>(r.builds));
+        out.Set("layout", InferenceLayoutName(r.layout));
+        return out;
+      });
 }
 
 }  // namespace tt

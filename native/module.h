@@ -2,7 +2,7 @@
 // name (Module.create), a Linear, or any submodule of either.
 //   sync:  create(), linear(), archNames(), kind, head, namedParameters(), stateDict(), train(), training, to(),
 //          namedChildren(), child(), setChild(), inFeatures, outFeatures, dispose(), isDisposed
-//   async: forward(), features()
+//   async: forward(), features(), inferenceForward()
 #pragma once
 #include "torch_pch.h"
 
@@ -14,10 +14,13 @@
 
 namespace tt {
 
+struct InferencePlan;
+
 struct NativeModule {
   std::shared_ptr<torch::nn::Module> module;
   std::function<torch::Tensor(const torch::Tensor&)> forward;
   std::string head;  // a whole model's classifier path (fc, classifier.3); empty for parts of models
+  std::shared_ptr<InferencePlan> inference;  // the fused eval form (native/inference.h), built on first use; compute queue only
 };
 
 // A handle on `module`; submodules and whole models alike run through Apply.
@@ -50,6 +53,8 @@ class ModuleWrap : public Napi::ObjectWrap<ModuleWrap> {
   Napi::Value Child(const Napi::CallbackInfo& info);
   Napi::Value Forward(const Napi::CallbackInfo& info);
   Napi::Value Features(const Napi::CallbackInfo& info);
+  Napi::Value InferenceForward(const Napi::CallbackInfo& info);
+  Napi::Value InferenceInfo(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value Disposed(const Napi::CallbackInfo& info);
 

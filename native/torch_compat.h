@@ -65,3 +65,30 @@ inline void UseClassicStoreServer(c10d::TCPStoreOptions& options) {
 }  // namespace compat
 }  // namespace tt
 #endif  // TT_WITH_DISTRIBUTED
+
+#include <torch/nn/options/conv.h>
+
+#include <variant>
+
+namespace tt {
+namespace compat {
+
+// A Conv2d's explicit padding, or false for "same"/"valid" or a padding mode
+// other than zeros (the fused eval form folds only zero-padded convolutions).
+//
+// Why: ConvOptions' padding and padding_mode are c10::variant in 1.13 and
+// std::variant from 2.x (c10/util/variant.h was dropped), and each has its own
+// holds_alternative/get. With std's named here, argument-dependent lookup adds
+// c10's for a c10::variant, so the same call compiles against both.
+inline bool ExplicitZeroPadding(const torch::nn::detail::ConvNdOptions<2>& options, std::vector<int64_t>& padding) {
+  using std::get;
+  using std::holds_alternative;
+  if (!holds_alternative<torch::enumtype::kZeros>(options.padding_mode())) return false;
+  if (!holds_alternative<torch::ExpandingArray<2>>(options.padding())) return false;
+  const auto& p = get<torch::ExpandingArray<2>>(options.padding());
+  padding = {(*p)[0], (*p)[1]};
+  return true;
+}
+
+}  // namespace compat
+}  // namespace tt

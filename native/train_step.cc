@@ -1,7 +1,10 @@
 #include "train_step.h"
 
 #include "errors.h"
+#include "inference.h"
 #include "tensor.h"
+
+#include <optional>
 
 namespace tt {
 
@@ -9,7 +12,10 @@ StepResult RunStep(NativeModule& model, Optimizer* sgd, const torch::Tensor& inp
                    const LossOptions& lossOptions, const StepHooks& hooks) {
   if (train) sgd->ZeroGrad();
   if (hooks.beforeForward) hooks.beforeForward();
-  torch::Tensor outputs = model.forward(inputs);
+  // An eval step runs the fused fast form (its own plain forward while any module trains).
+  std::optional<c10::InferenceMode> inferenceMode;
+  if (!train) inferenceMode.emplace();
+  torch::Tensor outputs = train ? model.forward(inputs) : InferenceForwardInMode(model, inputs, DefaultInferenceLayout());
   torch::Tensor loss = CrossEntropy(outputs, labels, lossOptions);
   if (train) {
     if (hooks.beforeBackward) hooks.beforeBackward();

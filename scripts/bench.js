@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // npm run bench -- [--data DIR] [--threads N] [--workers N] [--out FILE] [--quick]
 //                  [--only a,b] [--malloc-env] [--malloc-compare] [--requests N]
-//                  [--archs a,b] [--backbone-steps N]
+//                  [--archs a,b] [--backbone-steps N] [--soak-calls N]
 //
 // Runs PyTorch's transfer-learning tutorial (Debian's /usr/bin/python3 with
 // torchvision) and ours on the same data with the same thread count, in the
 // same run, each part in its own process; prints a table with ratios (Python
 // time / ours: above 1 means ours is faster) and writes it as JSON.
-// Parts: weights, load, flops, decode, checkdata, train, breakdown, cache, serve, http, ddp, backbones (all by default).
+// Parts: weights, load, flops, decode, checkdata, train, breakdown, cache, serve, http, ddp, backbones, soak (all by default).
 // breakdown: a fine-tune train epoch's step split into data wait, forward, backward and optimizer, Python and ours interleaved twice.
 // backbones: the train step of every registered architecture (or --archs), batch 8, 2 threads (or --threads).
+// soak: RSS and latency over 10,000 classify calls (or --soak-calls; 500 with --quick).
 "use strict";
 const { spawnSync } = require("child_process");
 const fs = require("fs");
@@ -20,7 +21,7 @@ const { formatTable, buildRows } = require("./bench/table");
 
 const ROOT = path.resolve(__dirname, "..");
 const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-const PARTS = ["weights", "load", "flops", "decode", "checkdata", "train", "breakdown", "cache", "serve", "http", "ddp", "backbones"];
+const PARTS = ["weights", "load", "flops", "decode", "checkdata", "train", "breakdown", "cache", "serve", "http", "ddp", "backbones", "soak"];
 // glibc: serve large blocks from the heap instead of fresh mmaps, and keep freed memory
 // instead of trimming it, so each step does not page-fault its activations in again.
 const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(2 ** 32) };
@@ -36,13 +37,14 @@ const { values: flags } = parseArgs({
     requests: { type: "string" },
     archs: { type: "string" },
     "backbone-steps": { type: "string" },
+    "soak-calls": { type: "string" },
     "malloc-env": { type: "boolean" },
     "malloc-compare": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   },
 });
 if (flags.help) {
-  process.stdout.write(fs.readFileSync(__filename, "utf8").split("\n").slice(1, 12).map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
+  process.stdout.write(fs.readFileSync(__filename, "utf8").split("\n").slice(1, 13).map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
   process.exit(0);
 }
 const positive = (v, name, fallback) => {
@@ -200,6 +202,10 @@ try {
     });
   }
   if (only.includes("backbones")) results.backbones = backbones();
+  if (only.includes("soak")) {
+    const calls = positive(flags["soak-calls"], "soak-calls", quick ? 500 : 10000);
+    results.soak = node(`soak: ${calls} classify calls, 8 concurrent, maxBatch 4`, "soak.js", { data, dir: work, calls, window: Math.max(100, calls / 10), concurrency: 8, maxBatch: 4 });
+  }
   if (only.includes("ddp")) {
     results.ddp = node("ours: 1 fine-tune epoch on 2 processes x 1 thread vs 1 process x 2 threads", "ddp.js", { data });
   }

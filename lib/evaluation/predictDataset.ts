@@ -4,7 +4,6 @@
 import { checkBoolean, checkInteger, checkOptions, invalid } from "../check";
 import { DataLoader, Dataset } from "../data/dataLoader";
 import { checkDevice } from "../device";
-import { noGrad } from "../grad";
 import { Module } from "../nn/module";
 import { Tensor } from "../tensor";
 import { hflip, meanOf, softmaxRows } from "./tta";
@@ -47,7 +46,7 @@ export async function predictDataset(model: Module, dataset: Dataset, options: P
         const probabilities = async (x: Tensor) => {
           const onDevice = device === "cpu" ? x : x.to(device);
           if (onDevice !== x) owned.push(onDevice);
-          const logits = await noGrad(() => model.forward(onDevice));
+          const logits = await model.inferenceForward(onDevice);
           owned.push(logits);
           const onCpu = logits.device === "cpu" ? logits : logits.to("cpu");
           if (onCpu !== logits) owned.push(onCpu);

@@ -28,6 +28,9 @@ struct BasicBlock : Layer {
     return Call("relu", out);
   }
 
+  std::vector<std::pair<std::string, std::string>> ConvBatchNormPairs() const override { return {{"conv1", "bn1"}, {"conv2", "bn2"}}; }
+  bool RunsOnMkldnn() const override { return true; }
+
   bool hasDownsample;
 };
 
@@ -56,6 +59,11 @@ struct Bottleneck : Layer {
     return Call("relu", out);
   }
 
+  std::vector<std::pair<std::string, std::string>> ConvBatchNormPairs() const override {
+    return {{"conv1", "bn1"}, {"conv2", "bn2"}, {"conv3", "bn3"}};
+  }
+  bool RunsOnMkldnn() const override { return true; }
+
   bool hasDownsample;
 };
 
@@ -69,6 +77,10 @@ struct ResNet : Layer {
   }
 
   torch::Tensor forward(const torch::Tensor& x) override { return Call("fc", features(x)); }
+
+  std::vector<std::pair<std::string, std::string>> ConvBatchNormPairs() const override { return {{"conv1", "bn1"}}; }
+  // flatten() gets avgpool's output, which the fast form gives back as an ordinary tensor.
+  bool RunsOnMkldnn() const override { return true; }
 };
 
 template <typename Block>

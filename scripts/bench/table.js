@@ -72,20 +72,32 @@ function buildRows(r) {
     }
   }
   if (r.serve) {
-    const { ours: o, onnxruntime: x } = r.serve;
-    if (x && !x.error) {
-      rows.push({ section: "serve", name: "(reference: onnxruntime-node; ours: classify, maxBatch 1)", python: null, ours: null, unit: "", ratio: null });
-      add("serve", "8 concurrent requests, images/s", x.imagesPerSecond, o.imagesPerSecond, "rate");
-      add("serve", "p50 latency", x.p50ms / 1000, o.p50ms / 1000, "time");
-      add("serve", "p99 latency", x.p99ms / 1000, o.p99ms / 1000, "time");
-      add("serve", "event loop's worst delay", x.maxEventLoopDelayMs / 1000, o.maxEventLoopDelayMs / 1000, "time");
-      for (const [key, b] of Object.entries(r.serve).filter(([k]) => k.startsWith("oursMaxBatch"))) {
-        add("serve", `classify maxBatch ${b.maxBatch}: images/s`, x.imagesPerSecond, b.imagesPerSecond, "rate");
-        add("serve", `classify maxBatch ${b.maxBatch}: p50 / p99 latency`, null, null, "time", `${(b.p50ms / 1000).toFixed(2)} / ${(b.p99ms / 1000).toFixed(2)} s`);
+    const sv = r.serve;
+    const load = (l) => `load ${l.map((v) => v.toFixed(1)).join("-")}`;
+    rows.push({ section: "serve", name: "(model alone, no decoding; reference: onnxruntime-node on our exporter's file; images/s, median of rounds)", python: null, ours: null, unit: "", ratio: null });
+    for (const [key, m] of Object.entries(sv.modelOnly || {})) {
+      const ref = m.onnxruntime ? m.onnxruntime.imagesPerSecond : null;
+      for (const [name, v] of Object.entries(m).filter(([k]) => k !== "onnxruntime" && k !== "loadAverage")) {
+        add("serve", `${key}: ${name}`, ref, v.imagesPerSecond, "rate", load(m.loadAverage));
       }
-    } else {
-      add("serve", "classify, 8 concurrent requests, images/s", null, o.imagesPerSecond, "rate", x && x.error);
     }
+    rows.push({ section: "serve", name: `(classify, ${r.settings.concurrency} concurrent requests, our decoder and batching for every engine; reference: engine "onnxruntime")`, python: null, ours: null, unit: "", ratio: null });
+    for (const c of sv.classify || []) {
+      if (c.engine === "onnxruntime") continue;
+      const x = (sv.classify || []).find((o) => o.engine === "onnxruntime" && o.maxBatch === c.maxBatch);
+      add("serve", `maxBatch ${c.maxBatch}, ${c.engine}: images/s`, x ? x.imagesPerSecond : null, c.imagesPerSecond, "rate", load(c.loadAverage));
+      add("serve", `maxBatch ${c.maxBatch}, ${c.engine}: p99 latency`, x ? x.p99ms / 1000 : null, c.p99ms / 1000, "time", `p50 ${(c.p50ms / 1000).toFixed(3)} s${x ? ` vs ${(x.p50ms / 1000).toFixed(3)}` : ""}`);
+      add("serve", `maxBatch ${c.maxBatch}, ${c.engine}: event loop's worst delay`, x ? x.maxEventLoopDelayMs / 1000 : null, c.maxEventLoopDelayMs / 1000, "time");
+    }
+    if (sv.onnxruntimeError) add("serve", "onnxruntime-node", null, null, "", sv.onnxruntimeError);
+  }
+  if (r.soak) {
+    const k = r.soak;
+    rows.push({ section: "soak", name: `(${k.calls} classify calls, ${k.concurrency} concurrent, maxBatch ${k.maxBatch}; first window vs last)`, python: null, ours: null, unit: "", ratio: null });
+    const first = k.windows[0], last = k.windows[k.windows.length - 1];
+    add("soak", `RSS MB after ${first.calls} calls vs after ${last.calls}`, first.rssMB, last.rssMB, "MB");
+    add("soak", "p99 latency, first window vs last", first.p99ms / 1000, last.p99ms / 1000, "time");
+    add("soak", "p99 latency over all calls", null, k.p99ms / 1000, "time", `p50 ${(k.p50ms / 1000).toFixed(3)} s`);
   }
   if (r.http) {
     const h = r.http;

@@ -10,6 +10,7 @@ struct AddonData {
   Napi::FunctionReference moduleConstructor;
   Napi::FunctionReference optimizerConstructor;
   Napi::FunctionReference processGroupConstructor;
+  Napi::FunctionReference gradScalerConstructor;
 };
 
 inline AddonData& DataOf(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

@@ -6,16 +6,30 @@
 namespace tt {
 
 StepResult RunStep(NativeModule& model, Optimizer* sgd, const torch::Tensor& inputs, const torch::Tensor& labels, bool train,
-                   const LossOptions& lossOptions, const StepHooks& hooks) {
+                   const LossOptions& lossOptions, const StepHooks& hooks, const AmpOptions& amp) {
   if (train) sgd->ZeroGrad();
   if (hooks.beforeForward) hooks.beforeForward();
-  torch::Tensor outputs = model.forward(inputs);
-  torch::Tensor loss = CrossEntropy(outputs, labels, lossOptions);
+  torch::Tensor outputs, loss;
+  {
+    std::unique_ptr<AutocastScope> autocast;
+    if (amp.autocast) autocast = std::make_unique<AutocastScope>(amp.device, amp.dtype);
+    outputs = model.forward(inputs);
+    loss = CrossEntropy(outputs, labels, lossOptions);
+  }
   if (train) {
     if (hooks.beforeBackward) hooks.beforeBackward();
-    loss.backward();
+    if (amp.scaler) {
+      amp.scaler->ScaleLoss(loss).backward();
+    } else {
+      loss.backward();
+    }
     if (hooks.afterBackward) hooks.afterBackward();
-    sgd->Step();
+    if (amp.scaler) {
+      amp.scaler->Step(*sgd);
+      amp.scaler->Update();
+    } else {
+      sgd->Step();
+    }
   }
   StepResult r;
   r.loss = loss.item<double>();
@@ -42,6 +56,7 @@ StepArgs ParseStepArgs(const Napi::CallbackInfo& info, size_t lossIndex) {
   a.train = info[4].ToBoolean().Value();
   if (a.train && !a.sgd) throw TypeError(info.Env(), "Expected an optimizer for a training step");
   a.loss = ParseLossOptions(info[lossIndex]);
+  a.amp = ParseAmpOptions(info[lossIndex + 1]);
   // A step reports one loss and backward needs a scalar.
   if (a.loss.reduction == "none") throw TypeError(info.Env(), "Expected reduction 'mean' or 'sum' for a training step, got 'none'");
   return a;

@@ -8,6 +8,7 @@ import { PyDict, storageDtype, TensorRef, unpickle } from "./pickle";
 import { parseSafetensors } from "./safetensors";
 import { ELEMENT_SIZE, makeTensor } from "./storage";
 import { openZip } from "./zipReader";
+import { checkLoadOptions, LoadOptions, moveStateDict } from "./mapLocation";
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL = 1001;
@@ -178,7 +179,13 @@ async function firstBytes(file: string, n: number): Promise<Buffer> {
  * Reads a state dict (name -> CPU tensor, in file order) from a torch.save file
  * (zip or legacy format) or a safetensors file.
  */
-export async function load(path: string): Promise<Map<string, Tensor>> {
+export async function load(path: string, options?: LoadOptions): Promise<Map<string, Tensor>> {
+  const { mapLocation } = checkLoadOptions(options);
+  const sd = await loadOnCpu(path);
+  return mapLocation === undefined ? sd : moveStateDict(sd, mapLocation);
+}
+
+async function loadOnCpu(path: string): Promise<Map<string, Tensor>> {
   checkString(path, "path");
   let head: Buffer;
   try {

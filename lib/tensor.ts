@@ -77,7 +77,13 @@ export function stack(tensors: Tensor[]): Tensor {
 // Wrap the native methods so that bad arguments fail here, in plain words, and
 // native failures carry the caller's stack.
 const proto = addon.Tensor.prototype as NativeTensor;
-const nativeTo = proto.to as unknown as (this: NativeTensor, device: string, dtype?: DtypeName, nonBlocking?: boolean) => NativeTensor;
+// The addon's own method, kept on the prototype under a registered symbol: a
+// second load of this file (jest gives each test file its own) must wrap the
+// native method, not the first load's wrapper, which takes other arguments.
+const NATIVE_TO = Symbol.for("torch-transfer.nativeTo");
+const protoWithNative = proto as unknown as { [NATIVE_TO]?: typeof proto.to };
+protoWithNative[NATIVE_TO] ??= proto.to;
+const nativeTo = protoWithNative[NATIVE_TO] as unknown as (this: NativeTensor, device: string, dtype?: DtypeName, nonBlocking?: boolean) => NativeTensor;
 const nativePin = proto.pinMemory;
 const nativeData = proto.data;
 const nativeItem = proto.item;

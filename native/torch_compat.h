@@ -59,6 +59,8 @@ inline void SetAutocastDtype(c10::DeviceType device, c10::ScalarType dtype) {
 }  // namespace tt
 
 #ifdef TT_WITH_DISTRIBUTED
+// 2.x's ProcessGroupGloo.hpp declares only the Backend; the front comes from here.
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 

@@ -62,10 +62,12 @@ node_inc=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")/include/n
 [ -f "$node_inc/node_api.h" ] || die "no node_api.h (Node's headers) beside node or in /usr/include/node"
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
-step "building against $prefix/Torch"
-if ! cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DTorch_DIR="$prefix/Torch" -DCMAKE_JS_INC="$node_inc" \
+torch_dir=()
+[ -d "$prefix/Torch" ] && torch_dir=(-DTorch_DIR="$prefix/Torch")
+step "building against the libtorch under $prefix"
+if ! cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" "${torch_dir[@]}" -DCMAKE_JS_INC="$node_inc" \
   -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$root/build/Release" >"$out/build.log" 2>&1 ||
-  ! cmake --build build -j"$(nproc)" >>"$out/build.log" 2>&1; then
+  ! cmake --build build-gpu -j"$(nproc)" >>"$out/build.log" 2>&1; then
   tail -40 "$out/build.log" >&2
   die "the native build failed (see build.log)"
 fi

@@ -93,6 +93,9 @@ test("the commands: --device cuda and --nproc-per-node with cuda are usage error
   const cuda = runCli("finetune", ["--data", small, "--device", "cuda", "--nproc-per-node", "2", "--epochs", "1", "--weights", "none", "--no-report"]);
   expect(cuda.status).toBe(2);
   expect(cuda.stderr).toMatch(/--device "cuda" needs CUDA/);
+  const probe = runCli("feature-extract", ["--data", small, "--amp", "--cache-features", "--epochs", "1", "--weights", "none", "--no-report"]);
+  expect(probe.status).toBe(2);
+  expect(probe.stderr).toMatch(/--cache-features trains the head on cached float32 features; drop --amp/);
   const out = path.join(dir, "run");
   const r = runCli("finetune", ["--data", small, "--amp", "--epochs", "1", "--batch-size", "2", "--weights", "none", "--out", out, "--json", "--no-report"], { TORCH_TRANSFER_CPU_BF16: "0" });
   expect(r.status).toBe(0);

@@ -7,7 +7,7 @@ import { cpuBf16Enabled } from "./cpuBf16";
 import { GradScaler } from "./gradScaler";
 
 export interface AmpPlan {
-  /** What each step runs under; null: plain float32. */
+  /** @internal What each step runs under; null: plain float32. */
   native: NativeAmpOptions | null;
   scaler: GradScaler | null;
   /** One line for the run's header or a warning. */

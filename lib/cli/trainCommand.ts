@@ -156,6 +156,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   checkFreezeFlags(settings, mode);
   // --cache-features trains the head once on features of the val transform: nothing is augmented or mixed.
   const augmentFlags = (["augment", "mixup", "cutmix", "random-erase"] as const).filter((f) => flags[f] !== undefined);
+  if (flags["cache-features"] && settings.amp) throw new UsageError("--cache-features trains the head on cached float32 features; drop --amp");
   if (flags["cache-features"] && augmentFlags.length) throw new UsageError(`--cache-features trains on cached, unaugmented features; drop --${augmentFlags.join(", --")}`);
   if (settings.warmupEpochs >= settings.epochs) throw new UsageError(`--warmup-epochs must be below --epochs (${settings.epochs}), got ${settings.warmupEpochs}`);
   deviceFlag(settings.device);

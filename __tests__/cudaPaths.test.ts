@@ -93,7 +93,7 @@ test("the commands: --device cuda and --nproc-per-node with cuda are usage error
   const cuda = runCli("finetune", ["--data", small, "--device", "cuda", "--nproc-per-node", "2", "--epochs", "1", "--weights", "none", "--no-report"]);
   expect(cuda.status).toBe(2);
   expect(cuda.stderr).toMatch(/--device "cuda" needs CUDA/);
-  const probe = runCli("feature-extract", ["--data", small, "--amp", "--cache-features", "--epochs", "1", "--weights", "none", "--no-report"]);
+  const probe = runCli("featureExtract", ["--data", small, "--amp", "--cache-features", "--epochs", "1", "--weights", "none", "--no-report"]);
   expect(probe.status).toBe(2);
   expect(probe.stderr).toMatch(/--cache-features trains the head on cached float32 features; drop --amp/);
   const out = path.join(dir, "run");

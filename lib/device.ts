@@ -12,8 +12,10 @@ export function checkDevice(value: unknown, name = "device"): string {
   if (match[1] === "cuda") {
     if (!addon.cudaIsAvailable()) {
       throw new Error(
-        `${name} "${value}" needs CUDA, but this libtorch (${addon.libtorchVersion()}) has no CUDA device available; ` +
-          'use "cpu", or rebuild torch-transfer against a CUDA libtorch (see the README)',
+        addon.cudaIsBuilt()
+          ? `${name} "${value}" needs CUDA, and this CUDA libtorch (${addon.libtorchVersion()}) finds no CUDA device (no GPU, or no driver); use "cpu"`
+          : `${name} "${value}" needs CUDA, but this libtorch (${addon.libtorchVersion()}) was built without CUDA; ` +
+            'use "cpu", or rebuild torch-transfer against a CUDA libtorch (see the README)',
       );
     }
     const index = match[3] === undefined ? 0 : Number(match[3]);

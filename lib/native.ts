@@ -49,7 +49,7 @@ export interface NativeModule {
   setChild(path: string, child: NativeModule): void;
   /** The submodule at a dotted path. */
   child(path: string): NativeModule;
-  forward(input: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
+  forward(input: NativeTensor, gradEnabled: boolean, autocast?: NativeAmpOptions | null): Promise<NativeTensor>;
   features(input: NativeTensor, gradEnabled: boolean): Promise<NativeTensor>;
   /** The eval-mode output through the fused fast form (native/inference.h). */
   inferenceForward(input: NativeTensor, layout?: InferenceLayout): Promise<NativeTensor>;
@@ -73,6 +73,24 @@ export interface NativeOptimizer {
 
 /** The optimizer a training step takes (any of them). */
 export type NativeSGD = NativeOptimizer;
+
+/** torch.amp.GradScaler's state and arithmetic (native/amp.h). */
+export interface NativeGradScaler {
+  readonly scale: number;
+  readonly growthTracker: number;
+  setState(scale: number, growthTracker: number): void;
+  scaleLoss(loss: NativeTensor): Promise<NativeTensor>;
+  /** Unscales the gradients; steps unless one is inf or NaN. Resolves to whether it stepped. */
+  step(optimizer: NativeOptimizer): Promise<boolean>;
+  update(): Promise<void>;
+}
+
+/** What a training step runs under: autocast on a device type with a dtype, and a GradScaler (each optional). */
+export interface NativeAmpOptions {
+  device?: "cpu" | "cuda";
+  dtype?: "bfloat16" | "float16";
+  scaler?: NativeGradScaler | null;
+}
 
 export interface NativeProcessGroup {
   readonly rank: number;
@@ -106,6 +124,7 @@ export interface Addon {
     archNames(): string[];
     linear(inFeatures: number, outFeatures: number, bias: boolean): NativeModule;
   };
+  GradScaler: new (options: { initScale: number; growthFactor: number; backoffFactor: number; growthInterval: number }) => NativeGradScaler;
   Optimizer: new (kind: "sgd" | "adam" | "adamw", groups: Array<{ params: NativeTensor[] } & Record<string, number | boolean | NativeTensor[]>>) => NativeOptimizer;
   fromTypedArray(data: TypedArray, shape: number[]): NativeTensor;
   fromBytes(bytes: Uint8Array, dtype: DtypeName, shape: number[], strides: number[], storageOffset: number): NativeTensor;
@@ -133,6 +152,7 @@ export interface Addon {
   decodeJpeg(source: string | Uint8Array): Promise<{ data: Uint8Array; width: number; height: number } | null>;
   trainStep(
     model: NativeModule, optimizer: NativeSGD | null, inputs: NativeTensor, labels: NativeTensor, train: boolean, criterion?: NativeLossOptions,
+    amp?: NativeAmpOptions | null,
   ): Promise<{ loss: number; correct: number }>;
   ProcessGroup: {
     prototype: NativeProcessGroup;
@@ -145,12 +165,15 @@ export interface Addon {
   ddpTrainStep(
     model: NativeModule, optimizer: NativeSGD | null, inputs: NativeTensor, labels: NativeTensor, train: boolean,
     group: NativeProcessGroup, broadcastBuffers: boolean, bucketBytes: number, criterion?: NativeLossOptions,
+    amp?: NativeAmpOptions | null,
   ): Promise<{ loss: number; correct: number }>;
   broadcastModule(model: NativeModule, group: NativeProcessGroup): Promise<void>;
   cudaIsAvailable(): boolean;
   /** Built against a CUDA libtorch (a GPU may still be missing). */
   cudaIsBuilt(): boolean;
   cudaDeviceCount(): number;
+  /** Sets TF32 for CUDA matmuls and cuDNN convolutions where given; returns both. */
+  allowTf32(matmul?: boolean, cudnn?: boolean): { matmul: boolean; cudnn: boolean };
   setNumThreads(n: number): void;
   getNumThreads(): number;
   manualSeed(seed: number): void;

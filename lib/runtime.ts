@@ -1,6 +1,6 @@
 // Threads, seeds and CUDA presence.
 import * as os from "os";
-import { checkInteger, invalid } from "./check";
+import { checkBoolean, checkInteger, invalid } from "./check";
 import { addon } from "./native";
 
 export const cuda = {
@@ -13,6 +13,24 @@ export const backends = {
   cuda: {
     /** torch.backends.cuda.is_built(): CUDA compiled in, whether or not a GPU is here. */
     isBuilt: (): boolean => addon.cudaIsBuilt(),
+    matmul: {
+      /** torch.backends.cuda.matmul.allow_tf32: TF32 in CUDA matmuls (off by default, as in PyTorch). */
+      get allowTf32(): boolean {
+        return addon.allowTf32().matmul;
+      },
+      set allowTf32(on: boolean) {
+        addon.allowTf32(checkBoolean(on, "allowTf32"));
+      },
+    },
+  },
+  cudnn: {
+    /** torch.backends.cudnn.allow_tf32: TF32 in cuDNN convolutions (on by default, as in PyTorch). */
+    get allowTf32(): boolean {
+      return addon.allowTf32().cudnn;
+    },
+    set allowTf32(on: boolean) {
+      addon.allowTf32(undefined, checkBoolean(on, "allowTf32"));
+    },
   },
 };
 

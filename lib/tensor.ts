@@ -1,5 +1,5 @@
 // Tensors: the native class, with its arguments checked here before they reach C++.
-import { checkShape, invalid, withCallerStack } from "./check";
+import { checkBoolean, checkOptions, checkShape, invalid, withCallerStack } from "./check";
 import { checkDevice } from "./device";
 import { addon, DtypeName, NativeTensor, TypedArray } from "./native";
 
@@ -11,13 +11,22 @@ export interface Tensor {
   readonly isDisposed: boolean;
   requiresGrad: boolean;
   readonly grad: Tensor | null;
-  to(device: string, dtype?: DtypeName): Tensor;
+  /** Whether the tensor is in pinned (page-locked) host memory. */
+  readonly isPinned: boolean;
+  /** A copy on `device` (and in `dtype`); `nonBlocking` as PyTorch's non_blocking (it overlaps only from pinned memory). */
+  to(device: string, dtype?: DtypeName | ToOptions, options?: ToOptions): Tensor;
+  /** A copy in pinned host memory (tensor.pin_memory()); needs CUDA. */
+  pinMemory(): Tensor;
   copy_(source: Tensor): Tensor;
   detach(): Tensor;
   data(): Promise<TypedArray>;
   item(): Promise<number>;
   backward(): Promise<void>;
   dispose(): void;
+}
+
+export interface ToOptions {
+  nonBlocking?: boolean;
 }
 
 /** The Tensor class, for `instanceof`; tensors are made with tensor(), not new. */
@@ -68,17 +77,37 @@ export function stack(tensors: Tensor[]): Tensor {
 // Wrap the native methods so that bad arguments fail here, in plain words, and
 // native failures carry the caller's stack.
 const proto = addon.Tensor.prototype as NativeTensor;
-const nativeTo = proto.to;
+// The addon's own method, kept on the prototype under a registered symbol: a
+// second load of this file (jest gives each test file its own) must wrap the
+// native method, not the first load's wrapper, which takes other arguments.
+const NATIVE_TO = Symbol.for("torch-transfer.nativeTo");
+const protoWithNative = proto as unknown as { [NATIVE_TO]?: typeof proto.to };
+protoWithNative[NATIVE_TO] ??= proto.to;
+const nativeTo = protoWithNative[NATIVE_TO] as unknown as (this: NativeTensor, device: string, dtype?: DtypeName, nonBlocking?: boolean) => NativeTensor;
+const nativePin = proto.pinMemory;
 const nativeData = proto.data;
 const nativeItem = proto.item;
 const nativeBackward = proto.backward;
 const nativeCopy = proto.copy_;
 
 Object.assign(proto, {
-  to(this: NativeTensor, device: string, dtype?: DtypeName): NativeTensor {
+  to(this: NativeTensor, device: string, dtypeOrOptions?: DtypeName | ToOptions, options?: ToOptions): NativeTensor {
     checkDevice(device);
+    const dtype = typeof dtypeOrOptions === "object" && dtypeOrOptions !== null ? undefined : dtypeOrOptions;
+    const opts = typeof dtypeOrOptions === "object" && dtypeOrOptions !== null ? dtypeOrOptions : options;
     if (dtype !== undefined) checkDtype(dtype);
-    return nativeTo.call(this, device, dtype);
+    const { nonBlocking = false } = checkOptions(opts ?? {}, { nonBlocking: true }, "Tensor.to");
+    checkBoolean(nonBlocking, "nonBlocking");
+    return nativeTo.call(this, device, dtype, nonBlocking);
+  },
+  pinMemory(this: NativeTensor): NativeTensor {
+    if (!addon.cudaIsAvailable()) {
+      throw new Error(
+        `pinMemory() needs CUDA: pinned (page-locked) host memory comes from the CUDA driver, and this libtorch (${addon.libtorchVersion()}) ` +
+          `${addon.cudaIsBuilt() ? "finds no CUDA device" : "was built without CUDA"}`,
+      );
+    }
+    return nativePin.call(this);
   },
   copy_(this: NativeTensor, source: NativeTensor): NativeTensor {
     checkTensor(source, "source");

@@ -1,5 +1,6 @@
 // The addon's entry point: registers every bound class and function.
 #include "addon_data.h"
+#include "amp.h"
 #include "augment/bindings.h"
 #include "distributed.h"
 #include "functional.h"
@@ -18,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Tensor", TensorWrap::Define(env));
   exports.Set("Module", ModuleWrap::Define(env));
   exports.Set("Optimizer", OptimizerWrap::Define(env));
+  exports.Set("GradScaler", GradScalerWrap::Define(env));
   DefineDistributed(env, exports);
   exports.Set("fromTypedArray", Napi::Function::New(env, FromTypedArray, "fromTypedArray"));
   exports.Set("fromBytes", Napi::Function::New(env, FromBytes, "fromBytes"));
@@ -39,6 +41,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable, "cudaIsAvailable"));
   exports.Set("cudaIsBuilt", Napi::Function::New(env, CudaIsBuilt, "cudaIsBuilt"));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount, "cudaDeviceCount"));
+  exports.Set("allowTf32", Napi::Function::New(env, AllowTf32, "allowTf32"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed, "manualSeed"));

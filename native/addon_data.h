@@ -11,6 +11,7 @@ struct AddonData {
   Napi::FunctionReference optimizerConstructor;
   Napi::FunctionReference mappedFileConstructor;
   Napi::FunctionReference processGroupConstructor;
+  Napi::FunctionReference gradScalerConstructor;
 };
 
 inline AddonData& DataOf(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

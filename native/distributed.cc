@@ -13,6 +13,9 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
+#ifdef TT_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include "addon_data.h"
 #include "async_call.h"
@@ -32,8 +35,8 @@ struct NativeProcessGroup {
   std::chrono::milliseconds timeout{0};
 #ifdef TT_WITH_DISTRIBUTED
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;  // collectives are issued on it directly
-  c10::intrusive_ptr<c10d::ProcessGroup> group;     // the same Gloo group as the Reducer takes it (torch_compat.h)
+  c10::intrusive_ptr<compat::Collectives> collectives;  // Gloo or NCCL: collectives are issued on it directly
+  c10::intrusive_ptr<c10d::ProcessGroup> group;         // the same group as the Reducer takes it (torch_compat.h)
   // One Reducer per model trained data-parallel over this group, made at its
   // first training step (as DDP's constructor makes one per wrapped module).
   struct ModelReducer {
@@ -152,7 +155,7 @@ void Wait(NativeProcessGroup& g, const char* op, c10::intrusive_ptr<c10d::Work> 
 }
 
 void Check(NativeProcessGroup& g) {
-  if (g.disposed || !g.gloo) throw std::runtime_error(g.Where() + ": the process group was disposed");
+  if (g.disposed || !g.collectives) throw std::runtime_error(g.Where() + ": the process group was disposed");
 }
 
 // Sums `tensors` across ranks in place, one flattened bucket at a time.
@@ -161,7 +164,7 @@ void AllReduceCoalesced(NativeProcessGroup& g, const std::vector<torch::Tensor>&
   for (auto& bucket : Buckets(tensors, bucketBytes)) {
     torch::Tensor flat = Flatten(bucket);
     std::vector<torch::Tensor> io{flat};
-    Wait(g, "allReduce", g.gloo->allreduce(io));
+    Wait(g, "allReduce", g.collectives->allreduce(io));
     g.bytesAllReduced += flat.numel() * static_cast<int64_t>(flat.element_size());
     Unflatten(flat, bucket);
   }
@@ -174,19 +177,21 @@ void BroadcastCoalesced(NativeProcessGroup& g, const std::vector<torch::Tensor>&
     std::vector<torch::Tensor> io{flat};
     c10d::BroadcastOptions options;
     options.rootRank = root;
-    Wait(g, "broadcast", g.gloo->broadcast(io, options));
+    Wait(g, "broadcast", g.collectives->broadcast(io, options));
     g.bytesBroadcast += flat.numel() * static_cast<int64_t>(flat.element_size());
     if (g.rank != root) Unflatten(flat, bucket);
   }
 }
 
 std::shared_ptr<NativeProcessGroup> Rendezvous(std::shared_ptr<NativeProcessGroup> g) {
-  if (g->backend == "nccl") {
-    // TODO(issue 8): ProcessGroupNCCL for CUDA tensors. Debian's libtorch is
-    // CPU-only, so it could not be built or tested here.
-    throw std::runtime_error(g->Where() + ": the nccl backend is not supported yet by torch-transfer; use backend \"gloo\"");
+  const bool nccl = g->backend == "nccl";
+#ifndef TT_WITH_NCCL
+  if (nccl) {
+    throw std::runtime_error(g->Where() + ": the nccl backend needs a CUDA libtorch with NCCL, and this torch-transfer was built " +
+                             "without it; use backend \"gloo\", or rebuild against a CUDA libtorch with NCCL's headers (Debian: libnccl-dev)");
   }
-  if (g->backend != "gloo") throw std::runtime_error(g->Where() + ": unknown backend \"" + g->backend + "\"; use \"gloo\"");
+#endif
+  if (!nccl && g->backend != "gloo") throw std::runtime_error(g->Where() + ": unknown backend \"" + g->backend + "\"; use \"gloo\" or \"nccl\"");
   c10d::TCPStoreOptions options;
   options.port = static_cast<std::uint16_t>(g->masterPort);
   options.isServer = g->rank == 0;
@@ -208,6 +213,23 @@ std::shared_ptr<NativeProcessGroup> Rendezvous(std::shared_ptr<NativeProcessGrou
     throw std::runtime_error(g->Where() + ": the rendezvous at " + g->masterAddr + ":" + std::to_string(g->masterPort) +
                              " did not complete within " + std::to_string(g->timeout.count()) + " ms (" + what + ")");
   }
+#ifdef TT_WITH_NCCL
+  if (nccl) {
+    // As init_process_group("nccl"): the communicators are made at the first
+    // collective, on the device of its tensors (each rank's cuda:LOCAL_RANK).
+    auto ncclOptions = c10d::ProcessGroupNCCL::Options::create();
+    ncclOptions->timeout = g->timeout;
+    try {
+      auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(g->store, g->rank, g->size, ncclOptions);
+      g->collectives = group;
+      g->group = compat::GroupOver(g->store, g->rank, g->size, g->collectives, true, g->timeout);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(g->Where() + ": could not make the NCCL process group (" + Describe(e) + ")");
+    }
+    if (g->size > 1) g->heartbeat = std::make_unique<Heartbeat>(g->store, g->rank);
+    return g;
+  }
+#endif
   auto glooOptions = c10d::ProcessGroupGloo::Options::create(g->timeout);
   // Loopback jobs bind Gloo to loopback; others bind as torch.distributed does
   // (GLOO_SOCKET_IFNAME, else this host's name, else loopback).
@@ -221,8 +243,8 @@ std::shared_ptr<NativeProcessGroup> Rendezvous(std::shared_ptr<NativeProcessGrou
   }
   glooOptions->threads = 2;
   try {
-    g->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(g->store, g->rank, g->size, glooOptions);
-    g->group = compat::GroupOverGloo(g->store, g->rank, g->size, g->gloo, g->timeout);
+    g->collectives = c10::make_intrusive<c10d::ProcessGroupGloo>(g->store, g->rank, g->size, glooOptions);
+    g->group = compat::GroupOver(g->store, g->rank, g->size, g->collectives, false, g->timeout);
   } catch (const std::exception& e) {
     throw std::runtime_error(g->Where() + ": the rendezvous at " + g->masterAddr + ":" + std::to_string(g->masterPort) +
                              " did not complete within " + std::to_string(g->timeout.count()) + " ms (Gloo could not connect the ranks: " +
@@ -401,7 +423,7 @@ Napi::Value ProcessGroupWrap::Barrier(const Napi::CallbackInfo& info) {
 #ifdef TT_WITH_DISTRIBUTED
         std::lock_guard<std::mutex> lock(g->mutex);
         Check(*g);
-        Wait(*g, "barrier", g->gloo->barrier());
+        Wait(*g, "barrier", g->collectives->barrier());
 #endif
         return true;
       },
@@ -421,7 +443,7 @@ Napi::Value ProcessGroupWrap::Dispose(const Napi::CallbackInfo& info) {
     g->reducers.clear();
     g->heartbeat.reset();
     g->group.reset();
-    g->gloo.reset();
+    g->collectives.reset();
     g->store.reset();
   }
 #endif
@@ -515,7 +537,7 @@ Napi::Value DdpTrainStep(const Napi::CallbackInfo& info) {
           phase = "optimizer step";
         };
         try {
-          return RunStep(*a.model, a.sgd.get(), a.inputs, a.labels, a.train, a.loss, hooks);
+          return RunStep(*a.model, a.sgd.get(), a.inputs, a.labels, a.train, a.loss, hooks, a.amp);
         } catch (const CollectiveError&) {
           throw;
         } catch (const std::exception& e) {

@@ -46,7 +46,7 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
 Napi::Value TrainStep(const Napi::CallbackInfo& info) {
   StepArgs a = ParseStepArgs(info, 5);
   return RunCompute<StepResult>(
-      info.Env(), a.train, [a]() { return RunStep(*a.model, a.sgd.get(), a.inputs, a.labels, a.train, a.loss); }, StepResultToJs);
+      info.Env(), a.train, [a]() { return RunStep(*a.model, a.sgd.get(), a.inputs, a.labels, a.train, a.loss, {}, a.amp); }, StepResultToJs);
 }
 
 }  // namespace tt

@@ -25,7 +25,13 @@ LossOptions ParseLossOptions(const Napi::Value& value) {
 
 torch::Tensor CrossEntropy(const torch::Tensor& input, const torch::Tensor& target, const LossOptions& options) {
   auto fn = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(options.labelSmoothing);
-  if (options.weight.defined()) fn.weight(options.weight.to(input.device(), input.scalar_type()));
+  if (options.weight.defined()) {
+    // Under autocast the loss runs in float32 (cross_entropy is on autocast's
+    // float32 list) while the logits are half or bfloat16: the weight must not
+    // be rounded to their type on its way in.
+    const bool reduced = input.scalar_type() == torch::kHalf || input.scalar_type() == torch::kBFloat16;
+    fn.weight(options.weight.to(input.device(), reduced ? options.weight.scalar_type() : input.scalar_type()));
+  }
   if (options.reduction == "sum") {
     fn.reduction(torch::kSum);
   } else if (options.reduction == "none") {

@@ -1,6 +1,7 @@
 #include "module.h"
 
 #include "addon_data.h"
+#include "amp.h"
 #include "async_call.h"
 #include "dtype.h"
 #include "inference.h"
@@ -278,9 +279,16 @@ Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   torch::Tensor input = TensorWrap::From(info[0], "input");
   const bool grad = info.Length() < 2 || info[1].ToBoolean().Value();
+  // tt.autocast's state travels with the call, as grad mode does: libtorch keeps both per thread.
+  const AmpOptions amp = ParseAmpOptions(info[2]);
   std::shared_ptr<NativeModule> native = Shared(env);
   return RunCompute<torch::Tensor>(
-      env, grad, [native, input]() { return native->forward(input); },
+      env, grad,
+      [native, input, amp]() {
+        std::unique_ptr<AutocastScope> autocast;
+        if (amp.autocast) autocast = std::make_unique<AutocastScope>(amp.device, amp.dtype);
+        return native->forward(input);
+      },
       [](Napi::Env env, torch::Tensor& out) -> Napi::Value { return TensorWrap::Wrap(env, out); });
 }
 

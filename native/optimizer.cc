@@ -28,6 +28,16 @@ void Optimizer::ZeroGrad(bool setToNone) {
   }
 }
 
+std::vector<torch::Tensor> Optimizer::Gradients() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& params : groups_) {
+    for (const auto& p : params) {
+      if (p.grad().defined()) out.push_back(p.grad());
+    }
+  }
+  return out;
+}
+
 void Optimizer::AddGroup(std::vector<torch::Tensor> params) {
   offset_.push_back(index_.size());
   for (size_t i = 0; i < params.size(); ++i) index_.emplace_back(groups_.size(), i);

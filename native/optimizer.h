@@ -39,6 +39,8 @@ class Optimizer {
   // Parameters are numbered across groups, in order, as torch.optim's state_dict numbers them.
   size_t NumParams() const { return index_.size(); }
   size_t NumGroups() const { return groups_.size(); }
+  // Every parameter's gradient that is defined, in parameter order (what GradScaler unscales).
+  std::vector<torch::Tensor> Gradients() const;
   ParamState GetState(size_t index) const;
   // Tensors are moved to the parameter's device and dtype, as load_state_dict does.
   void SetState(size_t index, const ParamState& state);

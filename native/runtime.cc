@@ -51,6 +51,18 @@ Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(torch::cuda::device_count()));
 }
 
+// Process-wide, as in PyTorch; read by every later CUDA matmul and cuDNN convolution.
+Napi::Value AllowTf32(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto& context = at::globalContext();
+  if (info.Length() > 0 && info[0].IsBoolean()) context.setAllowTF32CuBLAS(info[0].As<Napi::Boolean>().Value());
+  if (info.Length() > 1 && info[1].IsBoolean()) context.setAllowTF32CuDNN(info[1].As<Napi::Boolean>().Value());
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("matmul", context.allowTF32CuBLAS());
+  out.Set("cudnn", context.allowTF32CuDNN());
+  return out;
+}
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber()) throw TypeError(env, "Expected a positive integer for n");

@@ -8,6 +8,9 @@ bool TuneAllocator();
 Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info);   // sync
 Napi::Value CudaIsBuilt(const Napi::CallbackInfo& info);       // sync
 Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info);   // sync
+// (matmul?, cudnn?) -> { matmul, cudnn }: torch.backends.cuda.matmul.allow_tf32
+// and torch.backends.cudnn.allow_tf32, each set when given a boolean.
+Napi::Value AllowTf32(const Napi::CallbackInfo& info);         // sync
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info);     // sync
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info);     // sync
 Napi::Value ManualSeed(const Napi::CallbackInfo& info);        // sync

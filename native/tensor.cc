@@ -62,7 +62,9 @@ Napi::Function TensorWrap::Define(Napi::Env env) {
           InstanceAccessor<&TensorWrap::Disposed>("isDisposed"),
           InstanceAccessor<&TensorWrap::RequiresGrad, &TensorWrap::SetRequiresGrad>("requiresGrad"),
           InstanceAccessor<&TensorWrap::Grad>("grad"),
+          InstanceAccessor<&TensorWrap::IsPinned>("isPinned"),
           InstanceMethod<&TensorWrap::To>("to", napi_default_method),
+          InstanceMethod<&TensorWrap::PinMemory>("pinMemory", napi_default_method),
           InstanceMethod<&TensorWrap::Copy>("copy_", napi_default_method),
           InstanceMethod<&TensorWrap::Detach>("detach", napi_default_method),
           InstanceMethod<&TensorWrap::Data>("data", napi_default_method),
@@ -157,7 +159,10 @@ Napi::Value TensorWrap::Grad(const Napi::CallbackInfo& info) {
   return Wrap(env, grad);
 }
 
-// to(device: string, dtype?: string)
+// to(device: string, dtype?: string, nonBlocking?: boolean). nonBlocking, as
+// PyTorch's non_blocking: a copy between pinned host memory and a GPU is
+// queued on the current CUDA stream and returns at once (the steps that read
+// the copy run on that stream after it); from pageable memory it has no effect.
 Napi::Value TensorWrap::To(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   torch::Tensor& self = Live(env);
@@ -166,8 +171,25 @@ Napi::Value TensorWrap::To(const Napi::CallbackInfo& info) {
     c10::ScalarType dtype = info.Length() > 1 && info[1].IsString()
                                 ? DtypeFromName(info[1].As<Napi::String>().Utf8Value())
                                 : self.scalar_type();
-    return Wrap(env, self.to(device, dtype));
+    const bool nonBlocking = info.Length() > 2 && info[2].ToBoolean().Value();
+    return Wrap(env, self.to(device, dtype, nonBlocking));
   });
+}
+
+// pinMemory(): a copy in page-locked host memory (CUDA's host allocator), so
+// that a later to("cuda", ..., nonBlocking) overlaps the copy with compute.
+// Needs CUDA; lib/tensor.ts says so before a CPU-only build is asked.
+Napi::Value TensorWrap::PinMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  torch::Tensor& self = Live(env);
+  return Guarded(env, [&]() -> Napi::Value { return Wrap(env, self.pin_memory()); });
+}
+
+Napi::Value TensorWrap::IsPinned(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  torch::Tensor& self = Live(env);
+  // is_pinned() asks CUDA; a CPU-only build holds no pinned memory.
+  return Guarded(env, [&]() -> Napi::Value { return Napi::Boolean::New(env, torch::cuda::is_available() && self.is_pinned()); });
 }
 
 // copy_(source): in-place copy without recording it in autograd, as

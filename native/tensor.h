@@ -1,5 +1,5 @@
 // Tensor: a JavaScript handle on a torch::Tensor.
-//   sync:  shape, dtype, device, requiresGrad, grad, to(), copy_(), detach(), dispose()
+//   sync:  shape, dtype, device, requiresGrad, grad, isPinned, to(), pinMemory(), copy_(), detach(), dispose()
 //   async: data(), item(), backward()
 #pragma once
 #include "torch_pch.h"
@@ -32,6 +32,8 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   void SetRequiresGrad(const Napi::CallbackInfo& info, const Napi::Value& value);
   Napi::Value Grad(const Napi::CallbackInfo& info);
   Napi::Value To(const Napi::CallbackInfo& info);
+  Napi::Value PinMemory(const Napi::CallbackInfo& info);
+  Napi::Value IsPinned(const Napi::CallbackInfo& info);
   Napi::Value Copy(const Napi::CallbackInfo& info);
   Napi::Value Detach(const Napi::CallbackInfo& info);
   Napi::Value Data(const Napi::CallbackInfo& info);

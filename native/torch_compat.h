@@ -2,9 +2,65 @@
 // against, in one place: Debian 12's 1.13, Debian 13's 2.6, and pytorch.org's
 // or pip's 2.x. Other sources call what is here and never test a version.
 #pragma once
+#include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+namespace tt {
+namespace compat {
+
+// Autocast's thread-local switches for one device type (CPU or CUDA).
+//
+// Why: 1.13 has one pair of functions per device type (set_enabled and
+// set_autocast_gpu_dtype for CUDA, set_cpu_enabled and set_autocast_cpu_dtype
+// for CPU). 2.4 made them one pair taking the device type
+// (set_autocast_enabled(at::kCPU, on), set_autocast_dtype) and deprecated the
+// old ones, which warn on every call in 2.6.
+inline bool AutocastEnabled(c10::DeviceType device) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  return at::autocast::is_autocast_enabled(device);
+#else
+  return device == c10::DeviceType::CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+
+inline void SetAutocastEnabled(c10::DeviceType device, bool enabled) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::autocast::set_autocast_enabled(device, enabled);
+#else
+  if (device == c10::DeviceType::CUDA) {
+    at::autocast::set_enabled(enabled);
+  } else {
+    at::autocast::set_cpu_enabled(enabled);
+  }
+#endif
+}
+
+inline c10::ScalarType AutocastDtype(c10::DeviceType device) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  return at::autocast::get_autocast_dtype(device);
+#else
+  return device == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+
+inline void SetAutocastDtype(c10::DeviceType device, c10::ScalarType dtype) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::autocast::set_autocast_dtype(device, dtype);
+#else
+  if (device == c10::DeviceType::CUDA) {
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  }
+#endif
+}
+
+}  // namespace compat
+}  // namespace tt
+
 #ifdef TT_WITH_DISTRIBUTED
+// 2.x's ProcessGroupGloo.hpp declares only the Backend; the front comes from here.
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -12,6 +68,17 @@
 
 namespace tt {
 namespace compat {
+
+// What Gloo's and NCCL's process groups have in common, where collectives are
+// issued (allreduce, broadcast, barrier).
+//
+// Why: in 1.x ProcessGroupGloo and ProcessGroupNCCL are ProcessGroups; from
+// 2.0 they are c10d::Backends behind a ProcessGroup front (see below).
+#if TORCH_VERSION_MAJOR < 2
+using Collectives = c10d::ProcessGroup;
+#else
+using Collectives = c10d::Backend;
+#endif
 
 // The ProcessGroup that c10d::Reducer (and so DDP) takes, over a Gloo group.
 //
@@ -25,23 +92,29 @@ namespace compat {
 // constructor also took ProcessGroup::Options naming the backend; 2.6
 // dropped them (the 2.0-2.5 branch follows those releases' headers but is not
 // compiled by our CI, which builds 1.13 and 2.6).
-inline c10::intrusive_ptr<c10d::ProcessGroup> GroupOverGloo(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
-                                                           const c10::intrusive_ptr<c10d::ProcessGroupGloo>& gloo,
-                                                           std::chrono::milliseconds timeout) {
+//
+// NCCL (nccl true) the same way: 2.x's Python sets NCCL as the default and
+// registers it for "cuda" only, since NCCL has no CPU tensors.
+inline c10::intrusive_ptr<c10d::ProcessGroup> GroupOver(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
+                                                       const c10::intrusive_ptr<Collectives>& backend, bool nccl,
+                                                       std::chrono::milliseconds timeout) {
 #if TORCH_VERSION_MAJOR < 2
-  (void)store, (void)rank, (void)size, (void)timeout;
-  return gloo;
+  (void)store, (void)rank, (void)size, (void)timeout, (void)nccl;
+  return backend;
 #else
 #if TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR < 6
-  auto options = c10::make_intrusive<c10d::ProcessGroup::Options>("gloo", timeout);
+  auto options = c10::make_intrusive<c10d::ProcessGroup::Options>(nccl ? "nccl" : "gloo", timeout);
   auto group = c10::make_intrusive<c10d::ProcessGroup>(store, rank, size, options);
 #else
   (void)timeout;
   auto group = c10::make_intrusive<c10d::ProcessGroup>(store, rank, size);
 #endif
-  group->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
-  for (c10::DeviceType device : {c10::DeviceType::CPU, c10::DeviceType::CUDA}) {
-    group->setBackend(device, c10d::ProcessGroup::BackendType::GLOO, c10::intrusive_ptr<c10d::Backend>(gloo));
+  const auto type = nccl ? c10d::ProcessGroup::BackendType::NCCL : c10d::ProcessGroup::BackendType::GLOO;
+  group->setDefaultBackend(type);
+  if (nccl) {
+    group->setBackend(c10::DeviceType::CUDA, type, backend);
+  } else {
+    for (c10::DeviceType device : {c10::DeviceType::CPU, c10::DeviceType::CUDA}) group->setBackend(device, type, backend);
   }
   return group;
 #endif

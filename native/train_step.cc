@@ -9,19 +9,35 @@
 namespace tt {
 
 StepResult RunStep(NativeModule& model, Optimizer* sgd, const torch::Tensor& inputs, const torch::Tensor& labels, bool train,
-                   const LossOptions& lossOptions, const StepHooks& hooks) {
+                   const LossOptions& lossOptions, const StepHooks& hooks, const AmpOptions& amp) {
   if (train) sgd->ZeroGrad();
   if (hooks.beforeForward) hooks.beforeForward();
-  // An eval step runs the fused fast form (its own plain forward while any module trains).
+  // An eval step runs the fused fast form (its own plain forward while any
+  // module trains). Under autocast it runs the plain forward: the fast form's
+  // folded weights and layouts are float32, and autocast chooses each op's type.
   std::optional<c10::InferenceMode> inferenceMode;
   if (!train) inferenceMode.emplace();
-  torch::Tensor outputs = train ? model.forward(inputs) : InferenceForwardInMode(model, inputs, DefaultInferenceLayout());
-  torch::Tensor loss = CrossEntropy(outputs, labels, lossOptions);
+  torch::Tensor outputs, loss;
+  {
+    std::unique_ptr<AutocastScope> autocast;
+    if (amp.autocast) autocast = std::make_unique<AutocastScope>(amp.device, amp.dtype);
+    outputs = train || amp.autocast ? model.forward(inputs) : InferenceForwardInMode(model, inputs, DefaultInferenceLayout());
+    loss = CrossEntropy(outputs, labels, lossOptions);
+  }
   if (train) {
     if (hooks.beforeBackward) hooks.beforeBackward();
-    loss.backward();
+    if (amp.scaler) {
+      amp.scaler->ScaleLoss(loss).backward();
+    } else {
+      loss.backward();
+    }
     if (hooks.afterBackward) hooks.afterBackward();
-    sgd->Step();
+    if (amp.scaler) {
+      amp.scaler->Step(*sgd);
+      amp.scaler->Update();
+    } else {
+      sgd->Step();
+    }
   }
   StepResult r;
   r.loss = loss.item<double>();
@@ -48,6 +64,7 @@ StepArgs ParseStepArgs(const Napi::CallbackInfo& info, size_t lossIndex) {
   a.train = info[4].ToBoolean().Value();
   if (a.train && !a.sgd) throw TypeError(info.Env(), "Expected an optimizer for a training step");
   a.loss = ParseLossOptions(info[lossIndex]);
+  a.amp = ParseAmpOptions(info[lossIndex + 1]);
   // A step reports one loss and backward needs a scalar.
   if (a.loss.reduction == "none") throw TypeError(info.Env(), "Expected reduction 'mean' or 'sum' for a training step, got 'none'");
   return a;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 
+#include "amp.h"
 #include "loss.h"
 #include "module.h"
 #include "optimizer.h"
@@ -24,8 +25,11 @@ struct StepHooks {
   std::function<void()> beforeForward, beforeBackward, afterBackward;
 };
 
+// With amp: forward and loss under autocast, backward outside it (as
+// torch.amp's recipe has it); with a scaler, backward of the scaled loss and
+// the scaler's step (skipped on an inf) and update.
 StepResult RunStep(NativeModule& model, Optimizer* sgd, const torch::Tensor& inputs, const torch::Tensor& labels, bool train,
-                   const LossOptions& loss, const StepHooks& hooks = {});
+                   const LossOptions& loss, const StepHooks& hooks = {}, const AmpOptions& amp = {});
 
 Napi::Value StepResultToJs(Napi::Env env, StepResult& result);
 
@@ -37,7 +41,9 @@ struct StepArgs {
   torch::Tensor inputs, labels;
   bool train = false;
   LossOptions loss;
+  AmpOptions amp;
 };
+// The amp options follow the criterion's, at lossIndex + 1.
 StepArgs ParseStepArgs(const Napi::CallbackInfo& info, size_t lossIndex);
 
 }  // namespace tt

@@ -32,6 +32,8 @@ export interface RunDataOptions {
   batchSize: number;
   numWorkers?: number;
   seed: number;
+  /** Batches in pinned memory (the run trains on CUDA). */
+  pinMemory?: boolean;
   onError?: "raise" | "skip";
   isValidFile?: (file: string) => boolean;
   /** The training images' augmentation (the tutorial's by default). */
@@ -137,8 +139,8 @@ export function runData(o: RunDataOptions): RunData {
   return {
     datasets,
     dataloaders: {
-      train: new DataLoader(datasets.train, { batchSize: o.batchSize, shuffle: true, numWorkers: o.numWorkers, seed: o.seed }),
-      val: new DataLoader(datasets.val, { batchSize: o.batchSize, shuffle: true, numWorkers: o.numWorkers, seed: o.seed + 1 }),
+      train: new DataLoader(datasets.train, { batchSize: o.batchSize, shuffle: true, numWorkers: o.numWorkers, seed: o.seed, pinMemory: o.pinMemory ?? false }),
+      val: new DataLoader(datasets.val, { batchSize: o.batchSize, shuffle: true, numWorkers: o.numWorkers, seed: o.seed + 1, pinMemory: o.pinMemory ?? false }),
     },
     classNames,
     trainTargets: trainIdx.map((i) => base.train.targets[i]),

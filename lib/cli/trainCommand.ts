@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { defaultDevice } from "../device";
 import { setTransformSeed } from "../random";
-import { getNumThreads, libtorchVersion, manualSeed } from "../runtime";
+import { cuda, getNumThreads, libtorchVersion, manualSeed } from "../runtime";
 import { CrossEntropyLoss } from "../nn/loss";
 import { LRSchedulerState } from "../optim/lrScheduler";
 import { cloneStateDict, disposeStateDict } from "../train/stateDicts";
@@ -36,6 +36,7 @@ import { classWeightsFor } from "./classWeights";
 import { LabelledImages } from "../datasets/labelledImages";
 import { Dataset } from "../data/dataLoader";
 import { tensor } from "../tensor";
+import { ampPlan } from "../amp/plan";
 
 // One entry per flag: --help, parsing and "did you mean" all read this table.
 const FLAGS = {
@@ -66,6 +67,7 @@ const FLAGS = {
   "freeze-epochs": { type: "string", value: "N", default: "0", help: "finetune: train the head (and BatchNorm) alone for N epochs first, then everything at half the lr, as fastai's fine_tune" },
   "backbone-lr-mult": { type: "string", value: "X", default: "0.01", help: "with --freeze-epochs: the backbone's lr after unfreezing, as a multiple of the head's (fastai's 1/lr_mult)" },
   "early-stop": { type: "string", value: "N", default: "off", help: "stop when the val accuracy has not beaten its best for N epochs (the best weights are kept)" },
+  amp: { type: "boolean", help: "mixed precision: float16 autocast with a GradScaler on CUDA (torch.cuda.amp); on CPU bfloat16 autocast where the CPU has AVX512_BF16 or AMX, else float32 (it says so)" },
   json: { type: "boolean", help: "print one JSON line per phase and one at the end, no progress bars" },
   "no-report": { type: "boolean", help: "skip the pictures and report.html" },
   "verify-images": { type: "boolean", help: "decode every image once before training; list every bad one and stop if any" },
@@ -149,10 +151,12 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     earlyStop: intFlag(flags["early-stop"], "early-stop", previous?.earlyStop ?? 0, 0),
     freezeEpochs: intFlag(flags["freeze-epochs"], "freeze-epochs", previous?.freezeEpochs ?? 0, 0),
     backboneLrMult: numberFlag(flags["backbone-lr-mult"], "backbone-lr-mult", previous?.backboneLrMult ?? 0.01, { min: 0, exclusiveMin: true }),
+    ...(flags.amp || previous?.amp ? { amp: true } : {}),
   };
   checkFreezeFlags(settings, mode);
   // --cache-features trains the head once on features of the val transform: nothing is augmented or mixed.
   const augmentFlags = (["augment", "mixup", "cutmix", "random-erase"] as const).filter((f) => flags[f] !== undefined);
+  if (flags["cache-features"] && settings.amp) throw new UsageError("--cache-features trains the head on cached float32 features; drop --amp");
   if (flags["cache-features"] && augmentFlags.length) throw new UsageError(`--cache-features trains on cached, unaugmented features; drop --${augmentFlags.join(", --")}`);
   if (settings.warmupEpochs >= settings.epochs) throw new UsageError(`--warmup-epochs must be below --epochs (${settings.epochs}), got ${settings.warmupEpochs}`);
   deviceFlag(settings.device);
@@ -193,7 +197,13 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   const nproc = intFlag(flags["nproc-per-node"], "nproc-per-node", 1);
   if (!world && (nproc > 1 || flags.nnodes !== undefined)) {
     if (flags["cache-features"]) throw new UsageError("--cache-features runs in one process; drop --nproc-per-node");
-    if (settings.device !== "cpu") throw new UsageError("data-parallel training runs on Gloo with CPU tensors; use --device cpu (NCCL is not supported yet)");
+    if (settings.device !== "cpu") {
+      // Each worker takes the GPU of its LOCAL_RANK (cuda:0, cuda:1, ...), as torchrun scripts do, and NCCL between them.
+      const { isNcclAvailable } = await import("../distributed");
+      if (!isNcclAvailable()) throw new UsageError(`data-parallel training on ${settings.device} needs NCCL, and this build has none (a CUDA libtorch with libnccl-dev); use --device cpu (Gloo)`);
+      const gpus = cuda.deviceCount();
+      if (nproc > gpus) throw new UsageError(`--nproc-per-node ${nproc} on ${settings.device} needs one GPU per worker, and this machine has ${gpus}`);
+    }
     const nnodes = intFlag(flags.nnodes, "nnodes", 1);
     const nodeRank = intFlag(flags["node-rank"], "node-rank", 0, 0);
     if (nodeRank >= nnodes) throw new UsageError(`--node-rank must be below --nnodes (${nnodes}), got ${nodeRank}`);
@@ -205,6 +215,8 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     return launchWorkers(process.argv[1], workerArgs, { nprocPerNode: nproc, nnodes, nodeRank, masterAddr: flags["master-addr"] ?? "127.0.0.1", masterPort });
   }
   const lead = !world || world.rank === 0; // only rank 0 prints and writes
+  // A data-parallel worker on CUDA trains on its own GPU: cuda:LOCAL_RANK.
+  if (world && settings.device.startsWith("cuda")) settings.device = `cuda:${Number(process.env.LOCAL_RANK ?? 0)}`;
   if (world && flags["cache-features"]) throw new UsageError("--cache-features runs in one process");
 
   // --seed seeds every stream: libtorch's (weight init) and the transforms' default generator.
@@ -215,6 +227,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     runData({
       dir: settings.data, valSplit: settings.valSplit, labels: settings.labels, splitFile: resumeDir ? path.join(out, SPLIT_FILE) : undefined,
       batchSize: settings.batchSize, numWorkers: workers, seed: settings.seed, onError: skipBad ? "skip" : "raise", isValidFile,
+      pinMemory: settings.device.startsWith("cuda"),
       augment: { augment: settings.augment, randomErase: settings.randomErase }, preprocessing: settings.preprocessing,
     }),
   );
@@ -239,7 +252,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   });
 
   const { model, trainable } = await tutorialModel(mode, classNames.length, resumed ? null : weights, settings.arch);
-  const unmixed = world ? shardedLoaders(datasets, world, settings.batchSize, workers, settings.seed, resumed ? resumed.state.epoch + 1 : 0) : localLoaders;
+  const unmixed = world ? shardedLoaders(datasets, world, settings.batchSize, workers, settings.seed, resumed ? resumed.state.epoch + 1 : 0, settings.device.startsWith("cuda")) : localLoaders;
   // --mixup, --cutmix: the training batches go through them, as the references' collate_fn does; each rank mixes with its own stream.
   const mixing = batchMixing(classNames.length, settings.mixup ?? 0, settings.cutmix ?? 0);
   const dataloaders = mixing
@@ -268,8 +281,12 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
   }
 
   // Every rank starts from rank 0's weights (DistributedDataParallel broadcasts them).
+  // --amp: what it means on this device, said once (a CPU without fast bfloat16 runs float32).
+  const amp = settings.amp ? ampPlan(settings.device) : null;
+  if (amp?.fellBack && lead) process.stderr.write(`${command}: ${amp.description}\n`);
+  if (amp?.scaler && resumed?.state.gradScaler) amp.scaler.loadStateDict(resumed.state.gradScaler);
   const timeoutMs = intFlag(flags["dist-timeout"], "dist-timeout", 1800) * 1000;
-  const group = world ? await (await import("../distributed")).initProcessGroup({ backend: "gloo", timeoutMs }) : null;
+  const group = world ? await (await import("../distributed")).initProcessGroup({ device: settings.device, timeoutMs }) : null;
   const trained = group ? new (await import("../distributed")).DistributedDataParallel(model, group) : model;
 
   if (lead) fs.mkdirSync(out, { recursive: true });
@@ -278,6 +295,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
     process.stdout.write(
       header({
         command, settings, out, classNames, trainImages: datasets.train.length, valImages: datasets.val.length,
+        amp: amp?.description,
         weights: resumed ? `resumed from ${resumeDir}` : weights === null ? "none (random initialisation)" : namedWeight ? `torchvision's ImageNet (${namedWeight})` : weights,
         worldSize: world?.size ?? 1,
       }),
@@ -349,6 +367,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       bestMetadata: modelMetadata(meta),
       signal: controller.signal,
       earlyStopping: settings.earlyStop ? { patience: settings.earlyStop } : undefined,
+      ...(amp ? { amp, ...(amp.scaler ? { gradScaler: amp.scaler } : {}) } : {}),
       beforeEpoch: (epoch) => {
         if (!settings.freezeEpochs || epoch !== settings.freezeEpochs || epoch === startEpoch) return;
         ({ optimizer, scheduler } = phaseAt(epoch));
@@ -371,7 +390,7 @@ export async function trainCommand(mode: Mode, argv: string[]): Promise<number> 
       onEpochEnd: async (state) => {
         if (!lead) return;
         const rng = captureRng(rngLoaders);
-        await saveCheckpoint(out, { epoch: state.epoch, bestAcc: state.bestAcc, history: state.history, scheduler: scheduler.stateDict(), ...meta, rng }, model.stateDict(), state.bestWeights, optimizer);
+        await saveCheckpoint(out, { epoch: state.epoch, bestAcc: state.bestAcc, history: state.history, scheduler: scheduler.stateDict(), ...meta, rng, ...(amp?.scaler ? { gradScaler: amp.scaler.stateDict() } : {}) }, model.stateDict(), state.bestWeights, optimizer);
         await writeJsonAtomic(path.join(out, HISTORY_FILE), state.history);
         lastSaved = state.epoch;
         if (valRecord) report(valRecord);
@@ -446,6 +465,7 @@ interface HeaderInfo {
   valImages: number;
   weights: string;
   worldSize: number;
+  amp?: string;
 }
 
 /** What a run is about to do, printed before the first batch. */
@@ -457,6 +477,7 @@ function header(h: HeaderInfo): string {
     ["device", `${s.device}, ${getNumThreads()} threads${h.worldSize > 1 ? ` per process, ${h.worldSize} processes` : ""}, libtorch ${libtorchVersion()}`],
     ["model", `${s.arch}, ${h.command === "finetune" ? "every layer trained" : "frozen but for a new head"}`],
     ["weights", h.weights],
+    ...(h.amp ? [["amp", h.amp] as [string, string]] : []),
     // Only when it differs from the tutorial's Resize(256), CenterCrop(224), bilinear.
     ...(s.preprocessing && !isTutorialPreprocessing(s.preprocessing) ? [["inputs", describePreprocessing(s.preprocessing)] as [string, string]] : []),
     ["training", `${s.epochs} epoch${s.epochs === 1 ? "" : "s"}, batch ${s.batchSize}, ${describeRecipe(s as RunSettings & RecipeSettings)}`],
@@ -565,10 +586,10 @@ function stripFlags(argv: string[], names: string[]): string[] {
  * shuffle, re-seeded every epoch), validation through disjoint shards so the
  * summed figures are those of the whole set.
  */
-function shardedLoaders(datasets: { train: Dataset; val: Dataset }, world: World, batchSize: number, numWorkers: number, seed: number, startEpoch: number) {
+function shardedLoaders(datasets: { train: Dataset; val: Dataset }, world: World, batchSize: number, numWorkers: number, seed: number, startEpoch: number, pinMemory = false) {
   const trainSampler = new DistributedSampler(datasets.train.length, { numReplicas: world.size, rank: world.rank, shuffle: true, seed });
-  const train = new DataLoader(datasets.train, { batchSize, sampler: trainSampler, numWorkers, seed: seed + world.rank });
-  const val = new DataLoader(datasets.val, { batchSize, sampler: new ShardSampler(datasets.val.length, { numReplicas: world.size, rank: world.rank }), numWorkers });
+  const train = new DataLoader(datasets.train, { batchSize, sampler: trainSampler, numWorkers, seed: seed + world.rank, pinMemory });
+  const val = new DataLoader(datasets.val, { batchSize, sampler: new ShardSampler(datasets.val.length, { numReplicas: world.size, rank: world.rank }), numWorkers, pinMemory });
   let epoch = startEpoch;
   return {
     train: {

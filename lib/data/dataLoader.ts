@@ -3,6 +3,7 @@
 import * as os from "os";
 import { checkBoolean, checkInteger, checkOptions, invalid } from "../check";
 import { defaultGenerator, Generator } from "../random";
+import { addon } from "../native";
 import { isTensor, stack, tensor, Tensor } from "../tensor";
 
 export interface Dataset {
@@ -22,6 +23,12 @@ export interface DataLoaderOptions {
   prefetch?: number;
   /** Gives each epoch's indices (e.g. tt.distributed.DistributedSampler); excludes `shuffle`. */
   sampler?: Sampler;
+  /**
+   * Batches in pinned (page-locked) host memory, as PyTorch's pin_memory, so
+   * that `to("cuda", { nonBlocking: true })` (trainModel's) overlaps the copy
+   * with the GPU's work. Without a CUDA device it warns once and does nothing, as PyTorch does.
+   */
+  pinMemory?: boolean;
 }
 
 /** Each epoch's dataset indices, in order, as torch.utils.data's samplers give them. */
@@ -34,8 +41,10 @@ export interface Sampler {
 export type Batch = [Tensor, Tensor];
 
 const DATALOADER_OPTIONS: Record<keyof DataLoaderOptions, true> = {
-  batchSize: true, shuffle: true, numWorkers: true, dropLast: true, seed: true, prefetch: true, sampler: true,
+  batchSize: true, shuffle: true, numWorkers: true, dropLast: true, seed: true, prefetch: true, sampler: true, pinMemory: true,
 };
+
+let warnedNoPinning = false;
 
 export class DataLoader implements AsyncIterable<Batch> {
   readonly dataset: Dataset;
@@ -45,6 +54,8 @@ export class DataLoader implements AsyncIterable<Batch> {
   readonly dropLast: boolean;
   readonly prefetch: number;
   readonly sampler: Sampler | undefined;
+  /** Whether batches really are pinned: pinMemory was asked for and a CUDA device is here. */
+  readonly pinMemory: boolean;
   /** Draws each epoch's order and transform seeds; its state is what a checkpoint keeps to resume exactly. */
   readonly generator: Generator;
 
@@ -52,7 +63,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     if (!dataset || typeof dataset.get !== "function" || !Number.isInteger(dataset.length)) {
       throw invalid("dataset (with length and get(i))", "dataset", dataset);
     }
-    const { batchSize = 1, shuffle = false, numWorkers = os.availableParallelism(), dropLast = false, seed, prefetch = 2, sampler } = checkOptions(options, DATALOADER_OPTIONS, "DataLoader");
+    const { batchSize = 1, shuffle = false, numWorkers = os.availableParallelism(), dropLast = false, seed, prefetch = 2, sampler, pinMemory = false } = checkOptions(options, DATALOADER_OPTIONS, "DataLoader");
     if (sampler !== undefined && (typeof sampler?.indices !== "function" || !Number.isInteger(sampler.length))) {
       throw invalid("sampler (with length and indices())", "sampler", sampler);
     }
@@ -64,6 +75,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.numWorkers = Math.max(1, checkInteger(numWorkers, "numWorkers", 0));
     this.dropLast = checkBoolean(dropLast, "dropLast");
     this.prefetch = checkInteger(prefetch, "prefetch", 0);
+    this.pinMemory = checkBoolean(pinMemory, "pinMemory") && pinningAvailable();
     this.generator = new Generator(seed === undefined ? defaultGenerator.seed53() : checkInteger(seed, "seed", 0));
   }
 
@@ -98,7 +110,8 @@ export class DataLoader implements AsyncIterable<Batch> {
       }
     };
     const start = (b: number) => {
-      const promise = collate(batches[b].map((index, k) => load(index, b * this.batchSize + k)));
+      const collated = collate(batches[b].map((index, k) => load(index, b * this.batchSize + k)));
+      const promise = this.pinMemory ? collated.then(pinBatch) : collated;
       promise.catch(() => undefined); // awaited later; no unhandled-rejection noise meanwhile
       started.push(promise);
     };
@@ -117,6 +130,33 @@ export class DataLoader implements AsyncIterable<Batch> {
       const leftover = await Promise.allSettled(started.filter((p): p is Promise<Batch> => p !== null));
       for (const r of leftover) if (r.status === "fulfilled") r.value.forEach((t) => t.dispose());
     }
+  }
+}
+
+/** PyTorch's DataLoader warns and carries on when pin_memory has no accelerator to pin for. */
+function pinningAvailable(): boolean {
+  if (addon.cudaIsAvailable()) return true;
+  if (!warnedNoPinning) {
+    warnedNoPinning = true;
+    process.emitWarning(
+      `DataLoader: pinMemory is true but ${addon.cudaIsBuilt() ? "no CUDA device is available" : "this libtorch was built without CUDA"}, so batches stay in ordinary memory`,
+      "TorchTransferPinMemoryWarning",
+    );
+  }
+  return false;
+}
+
+/** The batch's tensors copied into pinned memory (the pageable ones freed). */
+function pinBatch(batch: Batch): Batch {
+  const pinned: Tensor[] = [];
+  try {
+    for (const t of batch) pinned.push(t.pinMemory());
+    return pinned as Batch;
+  } catch (err) {
+    pinned.forEach((t) => t.dispose());
+    throw err;
+  } finally {
+    batch.forEach((t) => t.dispose());
   }
 }
 

@@ -6,7 +6,7 @@
 // totals are summed over ranks.
 import { checkBoolean, checkNumber, checkOptions, invalid, withCallerStack } from "../check";
 import { Module } from "../nn/module";
-import { addon, NativeLossOptions, NativeSGD } from "../native";
+import { addon, NativeAmpOptions, NativeLossOptions, NativeSGD } from "../native";
 import { tensor, Tensor } from "../tensor";
 import { ProcessGroup } from "./processGroup";
 
@@ -60,7 +60,7 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
    * rank evaluates its own shard, however many batches that is.
    */
   override runBatch(
-    optimizer: NativeSGD | null, inputs: Tensor, labels: Tensor, train: boolean, criterion?: NativeLossOptions,
+    optimizer: NativeSGD | null, inputs: Tensor, labels: Tensor, train: boolean, criterion?: NativeLossOptions, amp?: NativeAmpOptions | null,
   ): Promise<{ loss: number; correct: number }> {
     const callSite = new Error();
     if (!train) {
@@ -69,14 +69,14 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
           await this.processGroup.queue.run(() => withCallerStack(addon.broadcastModule(this.native, this.processGroup.native), callSite));
           this.evalStale = false;
         }
-        return withCallerStack(addon.trainStep(this.native, null, inputs, labels, false, criterion), callSite);
+        return withCallerStack(addon.trainStep(this.native, null, inputs, labels, false, criterion, amp), callSite);
       });
     }
     return this.processGroup.queue.run(() =>
       this.queue.run(async () => {
         await this.syncOnce();
         const step = addon.ddpTrainStep(
-          this.native, optimizer, inputs, labels, train, this.processGroup.native, this.broadcastBuffers, this.bucketBytes, criterion,
+          this.native, optimizer, inputs, labels, train, this.processGroup.native, this.broadcastBuffers, this.bucketBytes, criterion, amp,
         );
         const result = await withCallerStack(step, callSite);
         this.evalStale = true;
@@ -87,12 +87,15 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
 
   /** @internal Sums [loss, correct, images] (or any totals) over all ranks. */
   override async reduceTotals(totals: number[]): Promise<number[]> {
-    const t = tensor(Float64Array.from(totals), [totals.length]);
+    const host = tensor(Float64Array.from(totals), [totals.length]);
+    // NCCL reduces CUDA tensors only: the totals go to this rank's GPU and back.
+    const t = this.processGroup.backend === "nccl" ? host.to(this.parameters()[0]?.device ?? `cuda:${this.processGroup.localRank}`) : host;
     try {
       await this.processGroup.allReduce([t]);
       return Array.from((await t.data()) as Float64Array);
     } finally {
-      t.dispose();
+      if (t !== host) t.dispose();
+      host.dispose();
     }
   }
 }

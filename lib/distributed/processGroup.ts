@@ -1,5 +1,6 @@
-// initProcessGroup: torch.distributed.init_process_group("gloo") over libtorch's
-// c10d (a TCPStore rendezvous at MASTER_ADDR:MASTER_PORT, then ProcessGroupGloo).
+// initProcessGroup: torch.distributed.init_process_group over libtorch's c10d
+// (a TCPStore rendezvous at MASTER_ADDR:MASTER_PORT, then ProcessGroupGloo for
+// CPU tensors or ProcessGroupNCCL for CUDA ones).
 import { checkInteger, checkOptions, checkString, invalid, withCallerStack } from "../check";
 import { addon, NativeProcessGroup } from "../native";
 import { SerialQueue } from "../nn/serial";
@@ -9,8 +10,10 @@ import { glooInterfaceFor } from "./socketInterface";
 export type Backend = "gloo" | "nccl";
 
 export interface InitProcessGroupOptions {
-  /** "gloo" (CPU tensors). "nccl" is not supported yet. */
+  /** "gloo" (CPU tensors) or "nccl" (CUDA tensors, on a CUDA build with NCCL); by default "nccl" when `device` is CUDA, else "gloo". */
   backend?: Backend;
+  /** The device this rank trains on ("cpu", "cuda:LOCAL_RANK"), which picks the default backend. */
+  device?: string;
   /** This process's rank, 0..worldSize-1; RANK from the environment by default. */
   rank?: number;
   /** How many processes take part; WORLD_SIZE from the environment by default. */
@@ -23,7 +26,7 @@ export interface InitProcessGroupOptions {
   timeoutMs?: number;
 }
 
-const INIT_PROCESS_GROUP_OPTIONS: Record<keyof InitProcessGroupOptions, true> = { backend: true, rank: true, worldSize: true, masterAddr: true, masterPort: true, timeoutMs: true };
+const INIT_PROCESS_GROUP_OPTIONS: Record<keyof InitProcessGroupOptions, true> = { backend: true, device: true, rank: true, worldSize: true, masterAddr: true, masterPort: true, timeoutMs: true };
 
 export const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
 
@@ -118,7 +121,7 @@ function fromEnv(name: string, min: number, env: NodeJS.ProcessEnv): number | un
 }
 
 /** The options torchrun's environment gives: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT. */
-export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): Required<Omit<InitProcessGroupOptions, "backend" | "timeoutMs">> {
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): Required<Omit<InitProcessGroupOptions, "backend" | "timeoutMs" | "device">> {
   return {
     rank: fromEnv("RANK", 0, env) ?? 0,
     worldSize: fromEnv("WORLD_SIZE", 1, env) ?? 1,
@@ -135,7 +138,8 @@ export async function initProcessGroup(options: InitProcessGroupOptions = {}): P
   checkOptions(options, INIT_PROCESS_GROUP_OPTIONS, "initProcessGroup");
   if (typeof options !== "object" || options === null) throw invalid("options object", "options", options);
   const env = optionsFromEnv();
-  const backend = options.backend ?? "gloo";
+  if (options.device !== undefined && !/^(cpu|cuda(:\d+)?)$/.test(String(options.device))) throw invalid('"cpu", "cuda" or "cuda:N"', "device", options.device);
+  const backend = options.backend ?? (String(options.device ?? "cpu").startsWith("cuda") ? "nccl" : "gloo");
   if (backend !== "gloo" && backend !== "nccl") throw invalid('"gloo" or "nccl"', "backend", backend);
   const worldSize = checkInteger(options.worldSize ?? env.worldSize, "worldSize", 1);
   const rank = checkInteger(options.rank ?? env.rank, "rank", 0);
@@ -144,9 +148,12 @@ export async function initProcessGroup(options: InitProcessGroupOptions = {}): P
   const masterPort = checkInteger(options.masterPort ?? env.masterPort, "masterPort", 0);
   if (masterPort > 65535) throw new RangeError(`Expected a port in 0..65535 for masterPort but received ${masterPort}`);
   const timeoutMs = checkInteger(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, "timeoutMs", 1);
-  if (backend === "nccl") {
-    // TODO(issue 8): ProcessGroupNCCL when the libtorch has CUDA.
-    throw new Error('tt.distributed: the "nccl" backend is not supported yet; use backend "gloo" (CPU tensors)');
+  if (backend === "nccl" && !isNcclAvailable()) {
+    throw new Error(
+      'tt.distributed: the "nccl" backend needs a CUDA libtorch with NCCL, and this build has ' +
+        (addon.cudaIsBuilt() ? "CUDA but not c10d's NCCL (install NCCL's headers, Debian: libnccl-dev, and rebuild)" : `no CUDA (libtorch ${addon.libtorchVersion()} is CPU-only)`) +
+        '; use backend "gloo" with CPU tensors',
+    );
   }
   if (!isAvailable()) {
     throw new Error(
@@ -156,7 +163,7 @@ export async function initProcessGroup(options: InitProcessGroupOptions = {}): P
   }
   // The native rendezvous reads GLOO_SOCKET_IFNAME; set it as a user on such a
   // host would have to (see socketInterface.ts), for this process and its children.
-  const iface = await glooInterfaceFor(masterAddr);
+  const iface = backend === "gloo" ? await glooInterfaceFor(masterAddr) : undefined;
   if (iface) process.env.GLOO_SOCKET_IFNAME = iface;
   const callSite = new Error();
   const native = await withCallerStack(addon.ProcessGroup.create(backend, masterAddr, masterPort, rank, worldSize, timeoutMs), callSite);

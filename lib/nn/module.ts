@@ -2,7 +2,8 @@
 import { checkBoolean, checkOptions, invalid, withCallerStack } from "../check";
 import { checkDevice } from "../device";
 import { isGradEnabled } from "../grad";
-import { addon, InferenceInfo, InferenceLayout, NativeLossOptions, NativeModule, NativeSGD } from "../native";
+import { currentAutocast } from "../amp/autocast";
+import { addon, InferenceInfo, InferenceLayout, NativeAmpOptions, NativeLossOptions, NativeModule, NativeSGD } from "../native";
 import { checkTensor, Tensor } from "../tensor";
 import { SerialQueue } from "./serial";
 
@@ -169,9 +170,9 @@ export class Module {
    * Wrappers such as data-parallel training override it.
    */
   runBatch(
-    optimizer: NativeSGD | null, inputs: Tensor, labels: Tensor, train: boolean, criterion?: NativeLossOptions,
+    optimizer: NativeSGD | null, inputs: Tensor, labels: Tensor, train: boolean, criterion?: NativeLossOptions, amp?: NativeAmpOptions | null,
   ): Promise<{ loss: number; correct: number }> {
-    return addon.trainStep(this.native, optimizer, inputs, labels, train, criterion);
+    return addon.trainStep(this.native, optimizer, inputs, labels, train, criterion, amp);
   }
 
   /** @internal Sums per-phase totals (loss, correct, images) across workers; one worker has nothing to add. */
@@ -183,7 +184,7 @@ export class Module {
   forward(input: Tensor): Promise<Tensor> {
     checkTensor(input, "input");
     const grad = isGradEnabled();
-    return withCallerStack(this.native.forward(input, grad), new Error());
+    return withCallerStack(this.native.forward(input, grad, currentAutocast()), new Error());
   }
 
   /**

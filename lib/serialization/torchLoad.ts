@@ -3,7 +3,7 @@
 // By default the file is mapped and stored storages become tensors over the
 // mapping, as torch.load(mmap=True) makes them; deflated ones are copied.
 import * as fs from "fs";
-import { checkBoolean, checkOptions, checkString } from "../check";
+import { checkString } from "../check";
 import type { DtypeName } from "../native";
 import type { Tensor } from "../tensor";
 import { PyDict, storageDtype, TensorRef, unpickle } from "./pickle";
@@ -12,6 +12,7 @@ import { parseSafetensors } from "./safetensors";
 import { ELEMENT_SIZE, makeTensor } from "./storage";
 import { readZipDirectory, readZipEntry, ZipDirectoryEntry } from "./zipDirectory";
 import { openZip } from "./zipReader";
+import { checkLoadOptions, LoadOptions, moveStateDict } from "./mapLocation";
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL = 1001;
@@ -201,25 +202,18 @@ async function firstBytes(file: string, n: number): Promise<Buffer> {
   }
 }
 
-export interface LoadOptions {
-  /**
-   * Map the file and make its stored storages tensors over the mapping, without
-   * copying them (torch.load's `mmap=True`); default true. The tensors stay
-   * valid after the file is deleted or renamed over; a file cut short in place
-   * while they live is not supported (as with torch.load). Where the file
-   * cannot be mapped, it is read into memory instead.
-   */
-  mmap?: boolean;
-}
-
 /**
  * Reads a state dict (name -> CPU tensor, in file order) from a torch.save file
  * (zip or legacy format) or a safetensors file.
  */
 export async function load(path: string, options?: LoadOptions): Promise<Map<string, Tensor>> {
+  const { mapLocation, mmap = true } = checkLoadOptions(options);
+  const sd = await loadOnCpu(path, mmap);
+  return mapLocation === undefined ? sd : moveStateDict(sd, mapLocation);
+}
+
+async function loadOnCpu(path: string, mmap: boolean): Promise<Map<string, Tensor>> {
   checkString(path, "path");
-  const { mmap = true } = checkOptions(options, { mmap: true }, "load");
-  checkBoolean(mmap, "mmap");
   // Mapped, the format is read from the mapping: one call off the JS thread, not three.
   const source = mmap ? await mapFileBytes(path) : null;
   let head: Uint8Array;

@@ -11,6 +11,7 @@ import { ReduceLROnPlateauState } from "../optim/reduceLROnPlateau";
 import { Tensor } from "../tensor";
 import type { Preprocessing } from "./preprocessing";
 import { RngState } from "./rngState";
+import type { GradScalerState } from "../amp/gradScaler";
 import { EpochRecord } from "./trainModel";
 
 export const MODEL_FILE = "model.safetensors";
@@ -56,6 +57,8 @@ export interface RunSettings {
   /** --class-weights as given (auto, or W1,W2,...), and the loss weights it gave. */
   classWeights?: string;
   lossWeight?: number[];
+  /** --amp: float16 autocast with a GradScaler on CUDA, bfloat16 autocast on CPU (where it pays); absent: off. */
+  amp?: boolean;
 }
 
 export interface ModelMetadata {
@@ -98,6 +101,8 @@ export interface CheckpointState {
   optimizer?: { paramGroups: OptimizerStateDict["paramGroups"]; numbers: Record<string, Record<string, number>> };
   /** Absent in checkpoints written before resumes were exact, and in the one saved before any epoch. */
   rng?: RngState;
+  /** --amp on CUDA: the GradScaler's scale and growth tracker, so a resumed run scales as the straight one. */
+  gradScaler?: GradScalerState;
 }
 
 export async function saveCheckpoint(

@@ -15,6 +15,9 @@ import { Optimizer } from "../optim/optimizer";
 import { ReduceLROnPlateau } from "../optim/reduceLROnPlateau";
 import { Tensor } from "../tensor";
 import { cloneStateDict, disposeStateDict } from "./stateDicts";
+import { AmpPlan, ampPlan } from "../amp/plan";
+import { GradScaler } from "../amp/gradScaler";
+import { NativeAmpOptions } from "../native";
 
 export type Phase = "train" | "val";
 
@@ -70,13 +73,22 @@ export interface TrainOptions {
    * as fastai's fine_tune does).
    */
   beforeEpoch?: (epoch: number) => void | OptimizerSwap | Promise<void | OptimizerSwap>;
+  /**
+   * Mixed precision: on CUDA, float16 autocast with a GradScaler
+   * (torch.cuda.amp); on CPU, bfloat16 autocast where the CPU has AVX512_BF16
+   * or AMX, else float32 with a warning. An AmpPlan (tt.amp.ampPlan) says
+   * exactly what to run, with no warning.
+   */
+  amp?: boolean | AmpPlan;
+  /** The GradScaler amp uses on CUDA (one is made when absent); keep it to save its state with a checkpoint. */
+  gradScaler?: GradScaler;
   /** Continue a run: the epoch to start at, and what the earlier epochs gave. */
   resume?: { startEpoch: number; bestAcc: number; bestWeights: StateDict | null; history: EpochRecord[] };
 }
 
 const TRAIN_OPTIONS: Record<keyof TrainOptions, true> = {
   dataloaders: true, numEpochs: true, device: true, onEpoch: true, onBatch: true, onEpochEnd: true, bestPath: true, bestMetadata: true, signal: true, resume: true,
-  schedulerStepsPer: true, plateauMetric: true, earlyStopping: true, beforeEpoch: true,
+  schedulerStepsPer: true, plateauMetric: true, earlyStopping: true, beforeEpoch: true, amp: true, gradScaler: true,
 };
 
 export interface OptimizerSwap {
@@ -128,6 +140,7 @@ export async function trainModel<M extends Module>(
   if (!Number.isInteger(numEpochs) || numEpochs < 1) throw invalid("positive integer", "numEpochs", numEpochs);
   const device = checkDevice(options.device ?? defaultDevice());
   const patience = checkPatience(options.earlyStopping);
+  const amp = resolveAmp(options.amp, options.gradScaler, device);
 
   const bestPath = options.bestPath ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), "torch-transfer-")), "best_model_params.safetensors");
   const { save } = await import("../serialization");
@@ -154,7 +167,7 @@ export async function trainModel<M extends Module>(
         ({ optimizer, scheduler } = swap);
       }
       for (const phase of ["train", "val"] as const) {
-        const record = await runPhase(model, criterion, optimizer, dataloaders[phase], phase, epoch, device, onBatch, signal, history.length / 2, batchScheduler);
+        const record = await runPhase(model, criterion, optimizer, dataloaders[phase], phase, epoch, device, onBatch, signal, history.length / 2, batchScheduler, amp);
         if (phase === "train" && scheduler instanceof LRScheduler && !batchScheduler) scheduler.step();
         if (phase === "val" && scheduler instanceof ReduceLROnPlateau) scheduler.step(plateauMetric === "valLoss" ? record.loss : record.acc);
         history.push(record);
@@ -173,6 +186,19 @@ export async function trainModel<M extends Module>(
     disposeStateDict(bestWeights);
   }
   return { model, bestAcc, history, bestPath, ...(stoppedEarly ? { stoppedEarly } : {}) };
+}
+
+/** What each step runs under for trainModel's amp and gradScaler options. */
+function resolveAmp(option: TrainOptions["amp"], scaler: GradScaler | undefined, device: string): NativeAmpOptions | null {
+  if (scaler !== undefined && !(scaler instanceof GradScaler)) throw invalid("GradScaler", "gradScaler", scaler);
+  if (option === undefined || option === false) return null;
+  if (option === true) {
+    const plan = ampPlan(device, scaler);
+    if (plan.fellBack) process.emitWarning(plan.description, "TorchTransferAmpWarning");
+    return plan.native;
+  }
+  if (typeof option !== "object" || option === null || !("native" in option)) throw invalid("boolean or AmpPlan (tt.amp.ampPlan)", "amp", option);
+  return option.native;
 }
 
 /** Checks an optimizer and its scheduler; the scheduler to step after every batch, if any. */
@@ -225,6 +251,7 @@ async function runPhase(
   signal: AbortSignal | undefined,
   completedEpochs: number,
   batchScheduler: LRScheduler | null = null,
+  amp: NativeAmpOptions | null = null,
 ): Promise<EpochRecord> {
   model.train(phase === "train");
   const started = process.hrtime.bigint();
@@ -234,11 +261,11 @@ async function runPhase(
   let batch = 0;
   for await (const [inputs, labels] of loader) {
     const n = inputs.shape[0];
-    const onDevice = device === "cpu" ? [inputs, labels] : [inputs.to(device), labels.to(device)];
+    const onDevice = device === "cpu" ? [inputs, labels] : [inputs.to(device, { nonBlocking: true }), labels.to(device, { nonBlocking: true })];
     try {
       // One crossing per batch: forward, the criterion's loss, backward and the optimizer step in C++.
       const { loss, correct } = await withGradEnabled(phase === "train", () =>
-        model.runBatch(phase === "train" ? optimizer.native : null, onDevice[0], onDevice[1], phase === "train", criterion.nativeOptions),
+        model.runBatch(phase === "train" ? optimizer.native : null, onDevice[0], onDevice[1], phase === "train", criterion.nativeOptions, amp),
       );
       runningLoss += loss * n;
       corrects += correct;

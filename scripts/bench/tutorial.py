@@ -1,5 +1,8 @@
 # The PyTorch transfer-learning tutorial as its users run it, timed per phase.
-# Usage: tutorial.py '{"data": DIR, "threads": N, "modes": [...], "epochs": 1, "limit": null, "seed": 0}'
+# Usage: tutorial.py '{"data": DIR, "threads": N, "modes": [...], "epochs": 1, "limit": null, "seed": 0,
+#                      "device": "cpu", "amp": false}'
+# "device": "cuda:0" runs it on a GPU as the tutorial does when one is there;
+# "amp": true adds torch.cuda.amp (autocast float16, GradScaler) around it.
 # Prints one JSON object. ResNet-18 starts from random weights (weights=None):
 # the ImageNet file cannot be downloaded on the bench machines.
 import copy
@@ -50,10 +53,13 @@ dataloaders = {
     for x in ["train", "val"]
 }
 dataset_sizes = {x: len(image_datasets[x]) for x in ["train", "val"]}
-device = torch.device("cpu")
+device = torch.device(args.get("device", "cpu"))
+amp = bool(args.get("amp", False)) and device.type == "cuda"
 
 
 def train_model(model, criterion, optimizer, scheduler, num_epochs):
+    # enabled=False passes straight through: plain backward and step.
+    scaler = torch.cuda.amp.GradScaler(enabled=amp)
     records = []
     best_model_wts = copy.deepcopy(model.state_dict())
     best_acc = 0.0
@@ -71,14 +77,18 @@ def train_model(model, criterion, optimizer, scheduler, num_epochs):
                 labels = labels.to(device)
                 optimizer.zero_grad()
                 with torch.set_grad_enabled(phase == "train"):
-                    outputs = model(inputs)
-                    _, preds = torch.max(outputs, 1)
-                    loss = criterion(outputs, labels)
+                    with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+                        outputs = model(inputs)
+                        _, preds = torch.max(outputs, 1)
+                        loss = criterion(outputs, labels)
                     if phase == "train":
-                        loss.backward()
-                        optimizer.step()
+                        scaler.scale(loss).backward()
+                        scaler.step(optimizer)
+                        scaler.update()
                 running_loss += loss.item() * inputs.size(0)
                 running_corrects += torch.sum(preds == labels.data)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
             if phase == "train":
                 scheduler.step()
             epoch_loss = running_loss / dataset_sizes[phase]

@@ -106,7 +106,10 @@ if ! ldconfig -p | grep -q 'libcudnn\.so\.9 '; then
   echo "cuda-build: no libcudnn.so.9 here; loading with a link-only stand-in of $(echo "$symbols" | wc -l) functions from $stub (cuDNN calls fail)"
 fi
 
-# The README's set-up (finds the system's libtorch, now the CUDA one).
+# The README's set-up (finds the system's libtorch, now the CUDA one). To
+# cache compiles, set CMAKE_CXX_COMPILER_LAUNCHER=ccache rather than putting
+# /usr/lib/ccache on PATH: FindCUDAToolkit takes the toolkit's root from
+# nvcc's path, and /usr/lib/ccache/nvcc makes it look in /usr/lib/include.
 npm ci
 
 node -e '

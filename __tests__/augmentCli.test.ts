@@ -40,7 +40,7 @@ test.each(RUNS)("%s with %s trains an epoch, records the settings, and trains on
   const out = path.join(tmp, `${command}-${name.replace(/ /g, "-")}`);
   const r = runCli(command, ["--data", small, "--out", out, ...COMMON, ...flags]);
   expect(r.stderr).toBe("");
-  expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });  // stderr shows when it fails
+  expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
   const lines = jsonLines(r.stdout);
   expect(lines.slice(0, 2).map((l) => [l.epoch, l.phase, l.images])).toEqual([[0, "train", 4], [0, "val", 4]]);
   expect(Number.isFinite(lines[0].loss)).toBe(true);
@@ -54,7 +54,7 @@ test.each(RUNS)("%s with %s trains an epoch, records the settings, and trains on
 test("the header names the augmentation and the loss's options", () => {
   const r = runCli("finetune", ["--data", small, "--out", path.join(tmp, "header"), "--epochs", "1", "--weights", "none", "--no-report", "--workers", "2",
     "--augment", "randaugment", "--random-erase", "0.25", "--mixup", "0.2", "--label-smoothing", "0.1"]);
-  expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });  // stderr shows when it fails
+  expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
   expect(r.stdout).toMatch(/^augment  crop, flip, RandAugment, RandomErasing\(p 0.25\), MixUp\(alpha 0.2\), label smoothing 0.1$/m);
 }, 600_000);
 

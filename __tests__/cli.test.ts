@@ -65,7 +65,7 @@ describe.each(["finetune", "featureExtract"])("%s", (command) => {
     const out = path.join(tmp, `${command}-run`);
     const r = run(command, ["--data", small, "--epochs", "1", "--weights", "none", "--out", out, "--json", "--batch-size", "4", "--seed", "1", "--no-report"]);
     expect(r.stderr).toBe("");
-    expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });  // stderr shows when it fails
+    expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
     const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
     expect(lines).toHaveLength(3);
     expect(lines.slice(0, 2).map((l) => [l.epoch, l.phase, l.images])).toEqual([[0, "train", 8], [0, "val", 8]]);
@@ -135,7 +135,7 @@ describe.each(["finetune", "featureExtract"])("%s", (command) => {
 test("without --json, a header names the data, classes, device, threads, libtorch and weights before training, and epochs count from 1", () => {
   const out = path.join(tmp, "header-run");
   const r = run("finetune", ["--data", small, "--epochs", "1", "--weights", "none", "--out", out, "--no-report"]);
-  expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });  // stderr shows when it fails
+  expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
   const lines = r.stdout.split("\n");
   expect(lines.slice(0, 7)).toEqual([
     `data     ${small} (train 8 images, val 8 images)`,
@@ -166,7 +166,7 @@ test("a missing image says no such file; predict refuses a folder with no images
 test("--help of every command shows each flag with a description and examples, and exits 0", () => {
   for (const name of ["finetune", "featureExtract", "predict", "showBatch", "fetchData", "fetchWeights"]) {
     const r = run(name, ["--help"]);
-    expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });  // stderr shows when it fails
+    expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
     expect(r.stdout).toMatch(/^usage: npm run [a-z-]+ -- \[options\]/);
     expect(r.stdout).toMatch(/\n {2}-h, --help +show this help and exit\n/);
     expect(r.stdout).toMatch(/\nexamples:\n {2}npm run /);
@@ -177,7 +177,7 @@ test("--resume continues a run from its checkpoint", () => {
   const out = path.join(tmp, "resume-run");
   expect(run("finetune", ["--data", small, "--epochs", "1", "--weights", "none", "--out", out, "--json", "--no-report"]).status).toBe(0);
   const r = run("finetune", ["--resume", out, "--epochs", "2", "--json", "--no-report"]);
-  expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });  // stderr shows when it fails
+  expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
   const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
   expect(lines.slice(0, 2).map((l) => [l.epoch, l.phase])).toEqual([[1, "train"], [1, "val"]]);
   expect(JSON.parse(fs.readFileSync(path.join(out, "history.json"), "utf8"))).toHaveLength(4);
@@ -248,7 +248,7 @@ test("--nproc-per-node 2 trains on two processes with whole-set figures, and ano
   const port = String(await freePort());
   const r = run("finetune", ["--data", small, "--epochs", "1", "--weights", "none", "--out", out, "--json", "--no-report", "--nproc-per-node", "2", "--master-port", port]);
   expect(r.stderr).toBe("");
-  expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });  // stderr shows when it fails
+  expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
   const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
   // Only rank 0 prints; the figures are summed over both ranks' shards.
   expect(lines.slice(0, 2).map((l) => [l.epoch, l.phase, l.images])).toEqual([[0, "train", 8], [0, "val", 8]]);
@@ -263,7 +263,7 @@ test("--optimizer adamw --scheduler cosine --warmup-epochs 1: the checkpoint hol
   const args = ["--data", small, "--weights", "none", "--out", out, "--json", "--no-report", "--batch-size", "4"];
   const r = run("featureExtract", [...args, "--epochs", "2", "--optimizer", "adamw", "--scheduler", "cosine", "--warmup-epochs", "1", "--weight-decay", "0.05"]);
   expect(r.stderr).toBe("");
-  expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });  // stderr shows when it fails
+  expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
   const { loadCheckpoint } = await import("../lib/train/checkpoint");
   const first = await loadCheckpoint(out);
   expect(first.state.settings).toMatchObject({ optimizer: "adamw", scheduler: "cosine", warmupEpochs: 1, weightDecay: 0.05 });

@@ -84,7 +84,7 @@ test("--val-split is seeded: the same seed gives the same split.csv, another see
   const splitWith = (seed: string, name: string) => {
     // --cache-features: the quickest whole run (the frozen backbone runs once per image).
     const r = runCli("featureExtract", ["--data", data, "--val-split", "0.2", "--seed", seed, "--out", path.join(tmp, name), "--cache-features", ...COMMON]);
-    expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });  // stderr shows when it fails
+    expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
     return fs.readFileSync(path.join(tmp, name, "split.csv"), "utf8");
   };
   const a = splitWith("1", "s1");
@@ -101,7 +101,7 @@ test("--labels FILE.csv with a split column trains on its train rows and validat
   const out = path.join(tmp, "csvrun");
   const r = runCli("finetune", ["--data", DATA, "--labels", labels, "--class-weights", "1,2.5", "--out", out, ...COMMON]);
   expect(r.stderr).toBe("");
-  expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });  // stderr shows when it fails
+  expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
   const [train, val] = jsonLines(r.stdout);
   expect([train.images, val.images]).toEqual([9, 3]);
   const meta = await tt.loadSafetensorsMetadata(path.join(out, "model.safetensors"));
@@ -120,7 +120,7 @@ test("--labels without a split column is split by --val-split per label; --cache
   const out = path.join(tmp, "probe");
   const r = runCli("featureExtract", ["--data", DATA, "--labels", labels, "--val-split", "0.5", "--class-weights", "auto", "--cache-features", "--out", out, ...COMMON]);
   expect(r.stderr).toBe("");
-  expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });  // stderr shows when it fails
+  expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
   const split = readSplit(out);
   expect(split.map((x) => `${x.path},${x.label}`)).toEqual(rows);
   const side = (label: string, s: string) => count(split, (x) => x.label === label && x.split === s);

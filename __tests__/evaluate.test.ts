@@ -88,7 +88,7 @@ describe.each(["plain", "tta"] as const)("evaluate (%s)", (kind) => {
     const out = path.join(tmp, `report-${kind}`);
     const r = runCli("evaluate", ["--model", modelFile, "--data", data, "--out", out, "--json", "--workers", "2", "--grad-cam", "2", ...(kind === "tta" ? ["--tta"] : [])]);
     expect(r.stderr).toBe("");
-    expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });  // stderr shows when it fails
+    expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
     const got = JSON.parse(r.stdout.trim());
     const want = expected[kind];
     expect(new Set(want.predicted).size).toBe(2); // both classes predicted: no figure is a 0/0
@@ -118,7 +118,7 @@ describe.each(["plain", "tta"] as const)("evaluate (%s)", (kind) => {
 test("predict --tta gives the mean of torchvision's softmax over each image and its horizontal flip", () => {
   for (const kind of ["plain", "tta"] as const) {
     const r = runCli("predict", ["--model", modelFile, "--json", "--topk", "2", ...(kind === "tta" ? ["--tta"] : []), ...files]);
-    expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });  // stderr shows when it fails
+    expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
     const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
     lines.forEach((line, i) => {
       expect(line.image).toBe(files[i]);

@@ -81,7 +81,7 @@ test("--format onnx --dynamic-batch: the checker accepts it, metadata_props carr
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const r = spawnSync(process.execPath, [path.resolve(__dirname, "../dist/cli/export.js"), "--model", checkpoint, "--format", "onnx", "--dynamic-batch", "--out", out], { encoding: "utf8" });
   expect(r.stderr).toBe("");
-  expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });  // stderr shows when it fails
+  expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
   expect(r.stdout).toBe(`Wrote ${out} (opset 17, input "input" [batch, 3, 224, 224], output "logits")\n`);
 
   const checked = checkOnnx(out);
@@ -152,7 +152,7 @@ test("a bad --opset exits with status 2 and one line naming the flag, writing no
 
 test("--help names both formats and the ONNX flags", async () => {
   const r = spawnSync(process.execPath, [path.resolve(__dirname, "../dist/cli/export.js"), "--help"], { encoding: "utf8" });
-  expect({ status: r.status, stderr: String(r.stderr) }).toMatchObject({ status: 0 });  // stderr shows when it fails
+  expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
   expect(r.stdout).toContain("--format pth|onnx");
   expect(r.stdout).toMatch(/--opset N +onnx only: the ONNX opset, 13 to 17 \(default: 17\)/);
   expect(r.stdout).toMatch(/--dynamic-batch +onnx only: a symbolic batch dimension/);

@@ -66,7 +66,7 @@ run() {  # run LABEL: both nodes, one epoch; prints the train phase's seconds an
     nsenter --net=/run/netns/"${ns[i]}" env GLOO_SOCKET_IFNAME="${dev[i]}" OMP_NUM_THREADS=1 node "$root/dist/cli/finetune.js" \
       --data "$work/data" --epochs 1 --weights none --batch-size "$batch" --seed 1 \
       --nnodes 2 --node-rank "$i" --nproc-per-node 1 --master-addr "${addr[0]}" --master-port "$port" \
-      --out "$work/out-$label-$i" --json --no-report >"$work/$label-$i.log" 2>&1 &
+      --out "$work/out-$label-$port-$i" --json --no-report >"$work/$label-$i.log" 2>&1 &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || { cat "$work/$label-"*.log >&2; exit 1; }; done

@@ -194,8 +194,17 @@ export interface Addon {
 // the process but switches UCX's logging to trace. Nothing here uses UCX, so
 // its handlers are turned off (UCX's settings, read from the environment when
 // libucs loads) unless the user has set them.
+//
+// UCX's memory hooks (libucm: malloc, mmap and the like, patched to report
+// memory events) are turned off the same way. With them, about one start in
+// 70 of a process that loads the addon on Debian 13 died in V8's allocator
+// during the addon's init (SIGSEGV), or exited 1 saying nothing; with these
+// three settings, 200 starts in a row did not (--help of each command,
+// 2026-12-04). Nothing here registers UCX memory, so nothing needs the hooks.
 function keepNodeSignalHandlers(): void {
-  const settings: Record<string, string> = { UCX_ERROR_SIGNALS: "", UCX_DEBUG_SIGNO: "0" };
+  const settings: Record<string, string> = {
+    UCX_ERROR_SIGNALS: "", UCX_DEBUG_SIGNO: "0", UCX_MEM_EVENTS: "no", UCX_MEM_MALLOC_HOOKS: "no", UCX_MEM_MMAP_HOOK_MODE: "none",
+  };
   for (const [name, value] of Object.entries(settings)) {
     if (process.env[name] === undefined) process.env[name] = value;
   }

@@ -40,13 +40,14 @@ const wasm = Uint8Array.from([0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 127, 
 const { load } = new WebAssembly.Instance(new WebAssembly.Module(wasm), {}).exports;
 let trap = null;
 try { load(0x7fff0000); } catch (e) { trap = e.constructor.name + ": " + e.message; }
-console.log(JSON.stringify({ before, after, inBounds: load(16), trap, env: process.env.UCX_ERROR_SIGNALS ?? null }));
+const ucx = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("UCX_")));
+console.log(JSON.stringify({ before, after, inBounds: load(16), trap, env: process.env.UCX_ERROR_SIGNALS ?? null, ucx }));
 `;
 
 function child(env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, ["-e", CHILD, loader], { encoding: "utf8", env: { ...process.env, ...env } });
   const line = r.stdout.trim().split("\n").pop() ?? "";
-  let out: { before: string; after: string; inBounds: number; trap: string | null; env: string | null } | null = null;
+  let out: { before: string; after: string; inBounds: number; trap: string | null; env: string | null; ucx: Record<string, string> } | null = null;
   try {
     out = JSON.parse(line);
   } catch {
@@ -67,6 +68,16 @@ test("after loading, a WebAssembly access out of bounds is still V8's RuntimeErr
   expect(r.out).not.toBeNull();
   expect(r.out!.inBounds).toBe(0);
   expect(r.out!.trap).toBe("RuntimeError: memory access out of bounds");
+});
+
+// UCX's memory hooks (libucm patching malloc and mmap as libtorch 2.6's
+// OpenMPI loads it) made about one start in 70 die in V8's allocator during
+// the addon's init on Debian 13. They must be off before the addon loads:
+// UCX reads its settings once, from the environment, as libucs loads.
+test("UCX's signal handlers and memory hooks are off in the process that loaded the addon", () => {
+  const r = child(Object.fromEntries(["UCX_ERROR_SIGNALS", "UCX_DEBUG_SIGNO", "UCX_MEM_EVENTS", "UCX_MEM_MALLOC_HOOKS", "UCX_MEM_MMAP_HOOK_MODE"].map((k) => [k, undefined])));
+  expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);
+  expect(r.out!.ucx).toEqual({ UCX_ERROR_SIGNALS: "", UCX_DEBUG_SIGNO: "0", UCX_MEM_EVENTS: "no", UCX_MEM_MALLOC_HOOKS: "no", UCX_MEM_MMAP_HOOK_MODE: "none" });
 });
 
 test("a UCX setting the user made is kept", () => {

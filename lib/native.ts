@@ -183,6 +183,11 @@ export interface Addon {
   /** Holds the native compute queue until the returned function is called (tests: "the model is busy", for certain). */
   holdComputeQueue(): () => void;
   readonly allocatorTuned: boolean;
+  /** Whether the fast eval form may use oneDNN's blocked tensors (lib/mkldnnProbe.ts). */
+  mkldnnUsable(): boolean;
+  setMkldnnUsable(usable: boolean): void;
+  /** Runs oneDNN's blocked tensors once; only for the probe's child process, which may die of it. */
+  mkldnnSelfTest(): void;
 }
 
 // Debian 13's libtorch links OpenMPI, which loads UCX; UCX's libucs, as it is
@@ -210,10 +215,12 @@ function keepNodeSignalHandlers(): void {
   }
 }
 
+/** The built addon's file. */
+export const addonFile = path.join(path.resolve(__dirname, ".."), "build", "Release", "torch_transfer.node");
+
 function load(): Addon {
   keepNodeSignalHandlers();
-  const root = path.resolve(__dirname, "..");
-  const candidates = [path.join(root, "build", "Release", "torch_transfer.node")];
+  const candidates = [addonFile];
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     return require(candidates[0]) as Addon;

@@ -49,6 +49,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setRngState", Napi::Function::New(env, SetRngState, "setRngState"));
   exports.Set("libtorchVersion", Napi::Function::New(env, Version, "libtorchVersion"));
   exports.Set("holdComputeQueue", Napi::Function::New(env, HoldComputeQueue, "holdComputeQueue"));
+  exports.Set("mkldnnUsable", Napi::Function::New(env, MkldnnUsableBinding, "mkldnnUsable"));
+  exports.Set("setMkldnnUsable", Napi::Function::New(env, SetMkldnnUsableBinding, "setMkldnnUsable"));
+  exports.Set("mkldnnSelfTest", Napi::Function::New(env, MkldnnSelfTestBinding, "mkldnnSelfTest"));
   return exports;
 }
 

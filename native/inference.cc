@@ -1,5 +1,6 @@
 #include "inference.h"
 
+#include <atomic>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -49,6 +50,7 @@ bool AnyTraining(torch::nn::Module& root) {
 // forward runs on mkldnn tensors (oneDNN's reordered weights take nothing else).
 InferenceLayout Effective(torch::nn::Module& root, InferenceLayout wanted) {
   if (wanted != InferenceLayout::Mkldnn) return wanted;
+  if (!MkldnnUsable()) return InferenceLayout::ChannelsLast;
   for (const auto& p : root.parameters(/*recurse=*/true)) {
     if (!p.device().is_cpu() || p.scalar_type() != torch::kFloat) return InferenceLayout::ChannelsLast;
   }
@@ -76,11 +78,13 @@ struct InferencePlan : ModuleSubstitution {
   std::unordered_set<const torch::nn::Module*> skipped;  // BatchNorms folded away
   InferenceLayout wanted = InferenceLayout::Contiguous;
   InferenceLayout layout = InferenceLayout::Contiguous;
+  bool mkldnnUsable = false;  // MkldnnUsable() at the build
   int64_t folded = 0;
   int64_t builds = 0;
 
   bool Current(torch::nn::Module& root, InferenceLayout want) const {
     if (want != wanted || !(SignatureOf(root) == signature)) return false;
+    if (want == InferenceLayout::Mkldnn && mkldnnUsable != MkldnnUsable()) return false;
     for (const auto& [live, copy] : statistics) {
       if (!torch::equal(live, copy)) return false;
     }
@@ -94,6 +98,7 @@ struct InferencePlan : ModuleSubstitution {
     statistics.clear();
     folded = 0;
     wanted = want;
+    mkldnnUsable = MkldnnUsable();
     layout = Effective(root, want);
     std::unordered_map<const torch::nn::Module*, torch::nn::BatchNorm2dImpl*> bnOf;
     for (const auto& m : root.modules(/*include_self=*/true)) {
@@ -198,6 +203,24 @@ std::string InferenceLayoutName(InferenceLayout layout) {
 // at batch 4 there), as on the AVX-512 EPYC issue 13 measured. Trees that
 // cannot take oneDNN tensors get channels_last.
 InferenceLayout DefaultInferenceLayout() { return InferenceLayout::Mkldnn; }
+
+namespace {
+std::atomic<bool> mkldnnUsableNow{compat::kMkldnnTrustedWithoutProbe};
+}  // namespace
+
+bool MkldnnUsable() { return mkldnnUsableNow.load(); }
+void SetMkldnnUsable(bool usable) { mkldnnUsableNow.store(usable); }
+
+void MkldnnSelfTest() {
+  c10::InferenceMode inferenceMode;
+  torch::Tensor x = torch::rand({2, 8, 12, 12}).to_mkldnn();
+  torch::Tensor w = at::mkldnn_reorder_conv2d_weight(torch::rand({8, 8, 3, 3}).to_mkldnn(), {1, 1}, {1, 1}, {1, 1}, 1);
+  torch::Tensor y = at::mkldnn_convolution(x, w, torch::Tensor(), {1, 1}, {1, 1}, {1, 1}, 1);
+  y = torch::relu(y);
+  y.add_(x);
+  y = torch::max_pool2d(y, {3, 3}, {2, 2}, {1, 1});
+  (void)y.to_dense().sum().item<float>();
+}
 
 torch::Tensor InferenceForwardInMode(NativeModule& model, const torch::Tensor& input, InferenceLayout layout) {
   torch::nn::Module& root = *model.module;

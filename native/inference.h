@@ -54,4 +54,13 @@ InferenceInfo InferenceInfoOf(const NativeModule& model);
 // The layout used when none is given (measured: npm run bench -- --only serve).
 InferenceLayout DefaultInferenceLayout();
 
+// Whether Mkldnn may be used in this process (compat::kMkldnnTrustedWithoutProbe
+// until lib/mkldnnProbe.ts says); where not, Mkldnn falls back to ChannelsLast.
+bool MkldnnUsable();
+void SetMkldnnUsable(bool usable);
+
+// Runs oneDNN's convolution, add and pooling on small mkldnn tensors, as the
+// fast form does; for the probe's child process, which may die of it.
+void MkldnnSelfTest();
+
 }  // namespace tt

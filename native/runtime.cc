@@ -11,6 +11,7 @@
 #endif
 
 #include "async_call.h"
+#include "inference.h"
 
 namespace tt {
 
@@ -115,6 +116,21 @@ Napi::Value SetRngState(const Napi::CallbackInfo& info) {
 Napi::Value Version(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) +
                                            "." + std::to_string(TORCH_VERSION_PATCH));
+}
+
+Napi::Value MkldnnUsableBinding(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), MkldnnUsable()); }
+
+Napi::Value SetMkldnnUsableBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsBoolean()) throw TypeError(env, "Expected a boolean for usable");
+  SetMkldnnUsable(info[0].As<Napi::Boolean>().Value());
+  return env.Undefined();
+}
+
+Napi::Value MkldnnSelfTestBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Guarded(env, [] { MkldnnSelfTest(); });
+  return env.Undefined();
 }
 
 Napi::Value HoldComputeQueue(const Napi::CallbackInfo& info) {

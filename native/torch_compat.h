@@ -8,6 +8,20 @@
 namespace tt {
 namespace compat {
 
+// Whether the fast eval form may use oneDNN's blocked (mkldnn) tensors before
+// lib/mkldnnProbe.ts has run them once in a child process.
+//
+// Why: 2.x links oneDNN 3.x (Debian 13's own libdnnl 3.7, or the copy inside
+// pytorch.org's and pip's builds), whose sum primitive, behind `add` on mkldnn
+// tensors (a ResNet block's residual add), kills the process with SIGFPE, an
+// integer division by zero, on a CPU whose hypervisor zeroes CPUID's topology
+// and cache leaves (0xB, 4, 0x8000001D): seen on a 2-core AMD EPYC VM, family
+// 26, on 2026-12-04, where Debian 13's python3-torch 2.6 dies the same way on
+// `a.to_mkldnn() + b.to_mkldnn()`. 1.13's oneDNN 2.6 runs there, as on every
+// CPU these tests have met. A signal cannot be caught and survived here, so on
+// 2.x the layout waits for the probe, and channels_last serves meanwhile.
+constexpr bool kMkldnnTrustedWithoutProbe = TORCH_VERSION_MAJOR < 2;
+
 // Autocast's thread-local switches for one device type (CPU or CUDA).
 //
 // Why: 1.13 has one pair of functions per device type (set_enabled and

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // npm run bench -- [--data DIR] [--threads N] [--workers N] [--out FILE] [--quick]
 //                  [--only a,b] [--malloc-env] [--malloc-compare] [--requests N]
-//                  [--archs a,b] [--backbone-steps N] [--soak-calls N]
+//                  [--archs a,b] [--backbone-steps N] [--soak-calls N] [--amp-epochs N]
 //
 // Runs PyTorch's transfer-learning tutorial (Debian's /usr/bin/python3 with
 // torchvision) and ours on the same data with the same thread count, in the
 // same run, each part in its own process; prints a table with ratios (Python
 // time / ours: above 1 means ours is faster) and writes it as JSON.
-// Parts: weights, load, flops, decode, checkdata, train, breakdown, cache, serve, http, ddp, backbones, soak (all by default).
+// Parts: weights, load, flops, decode, checkdata, train, amp, breakdown, cache, serve, http, ddp, backbones, soak (all by default).
+// amp: fine-tune in float32 and under --amp (bfloat16 autocast on CPU), Python and ours, 2 epochs each (or --amp-epochs).
 // breakdown: a fine-tune train epoch's step split into data wait, forward, backward and optimizer, Python and ours interleaved twice.
 // backbones: the train step of every registered architecture (or --archs), batch 8, 2 threads (or --threads).
 // soak: RSS and latency over 10,000 classify calls (or --soak-calls; 500 with --quick).
@@ -21,7 +22,7 @@ const { formatTable, buildRows } = require("./bench/table");
 
 const ROOT = path.resolve(__dirname, "..");
 const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-const PARTS = ["weights", "load", "flops", "decode", "checkdata", "train", "breakdown", "cache", "serve", "http", "ddp", "backbones", "soak"];
+const PARTS = ["weights", "load", "flops", "decode", "checkdata", "train", "amp", "breakdown", "cache", "serve", "http", "ddp", "backbones", "soak"];
 // glibc: serve large blocks from the heap instead of fresh mmaps, and keep freed memory
 // instead of trimming it, so each step does not page-fault its activations in again.
 const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(2 ** 32) };
@@ -38,6 +39,7 @@ const { values: flags } = parseArgs({
     archs: { type: "string" },
     "backbone-steps": { type: "string" },
     "soak-calls": { type: "string" },
+    "amp-epochs": { type: "string" },
     "malloc-env": { type: "boolean" },
     "malloc-compare": { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -159,6 +161,18 @@ try {
       python: python("python tutorial, 1 epoch of each mode", "tutorial.py", [JSON.stringify({ data, threads, modes, epochs: 1, limit, seed: 0 })]),
       ours: node("ours trainModel, 1 epoch of each mode", "train.js", { data, workers, seed: 0, modes, epochs: 1, limit }),
     };
+  }
+  if (only.includes("amp")) {
+    // fp32 then amp on each side, Python's and ours interleaved, so that the same load weighs on all four.
+    const epochs = positive(flags["amp-epochs"], "amp-epochs", quick ? 1 : 2);
+    const { cpuBf16Enabled } = require(path.join(ROOT, "dist", "amp", "cpuBf16"));
+    results.amp = { epochs, bf16: cpuBf16Enabled(), loadAverage: [os.loadavg()[0]] };
+    for (const amp of [false, true]) {
+      const label = amp ? "amp" : "fp32";
+      results.amp[`python_${label}`] = python(`python tutorial finetune, ${epochs} epochs, ${label}`, "tutorial.py", [JSON.stringify({ data, threads, modes: ["finetune"], epochs, limit, seed: 0, amp })]);
+      results.amp[`ours_${label}`] = node(`ours finetune, ${epochs} epochs, ${label}`, "train.js", { data, workers, seed: 0, modes: ["finetune"], epochs, limit, amp });
+      results.amp.loadAverage.push(os.loadavg()[0]);
+    }
   }
   if (only.includes("breakdown")) {
     // Python, ours, Python, ours: other work on a shared machine then weighs on both alike.

@@ -5,6 +5,7 @@ const path = require("path");
 const { spawnSync } = require("child_process");
 const { findLibtorch } = require("./find-libtorch");
 const fs = require("fs");
+const os = require("os");
 const { aptInstall, canUseApt, isInstalled } = require("./apt");
 
 const root = path.resolve(__dirname, "..");
@@ -61,6 +62,10 @@ const nodePrefix = path.resolve(path.dirname(process.execPath), "..");
 if (!env.npm_config_nodedir && fs.existsSync(path.join(nodePrefix, "include", "node", "node_api.h"))) {
   env.npm_config_nodedir = nodePrefix;
 }
+
+// cmake's Makefile generator (where ninja is not installed) builds one file at
+// a time unless told otherwise; each file takes libtorch's headers, so use every core.
+if (!env.CMAKE_BUILD_PARALLEL_LEVEL) env.CMAKE_BUILD_PARALLEL_LEVEL = String(os.availableParallelism());
 
 const cmakeJs = require.resolve("cmake-js/bin/cmake-js");
 const build = spawnSync(

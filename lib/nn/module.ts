@@ -4,6 +4,7 @@ import { checkDevice } from "../device";
 import { isGradEnabled } from "../grad";
 import { currentAutocast } from "../amp/autocast";
 import { addon, InferenceInfo, InferenceLayout, NativeAmpOptions, NativeLossOptions, NativeModule, NativeSGD } from "../native";
+import { probeMkldnn } from "../mkldnnProbe";
 import { checkTensor, Tensor } from "../tensor";
 import { SerialQueue } from "./serial";
 
@@ -199,7 +200,8 @@ export class Module {
    *
    * `layout`: "mkldnn" (the default: oneDNN's blocked tensors between
    * convolutions, for the ResNet family; other trees fall back to
-   * "channels_last"), "channels_last" or "contiguous". The default measured
+   * "channels_last", as does every tree where the libtorch 2.x probe found
+   * the layout unusable: lib/mkldnnProbe.ts), "channels_last" or "contiguous". The default measured
    * fastest or level at batch 1 and 4 on a 2-core AVX2 EPYC (npm run bench --
    * --only serve).
    */
@@ -209,7 +211,10 @@ export class Module {
     if (layout !== undefined && layout !== "contiguous" && layout !== "channels_last" && layout !== "mkldnn") {
       throw invalid('"contiguous", "channels_last" or "mkldnn"', "layout", layout);
     }
-    return withCallerStack(this.native.inferenceForward(input, layout), new Error());
+    const stack = new Error();
+    if (layout !== undefined && layout !== "mkldnn") return withCallerStack(this.native.inferenceForward(input, layout), stack);
+    // oneDNN's blocked layout waits for the probe on libtorch 2.x (lib/mkldnnProbe.ts).
+    return withCallerStack(probeMkldnn().then(() => this.native.inferenceForward(input, layout)), stack);
   }
 
   /** @internal What the fast eval form did when last built (folded BatchNorms, builds, layout). */

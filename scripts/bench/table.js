@@ -31,6 +31,22 @@ function buildRows(r) {
     }
     add("train", "feature-extract val acc after 1 epoch", record(p, "feature-extract", "val").acc, record(o, "feature-extract", "val").acc, "acc", "random init");
   }
+  if (r.amp) {
+    const a = r.amp;
+    // Summed over epochs: one epoch's phase is short enough for a load spike to dominate it.
+    const phaseSeconds = (side, phase) => side.modes.finetune.records.filter((x) => x.phase === phase).reduce((t, x) => t + x.seconds, 0);
+    const lastAcc = (side) => side.modes.finetune.records.filter((x) => x.phase === "val").pop().acc;
+    const how = a.bf16.enabled ? "bf16 autocast" : `fp32 (${a.bf16.why})`;
+    const la = `load ${a.loadAverage.map((x) => x.toFixed(1)).join(" / ")}`;
+    rows.push({ section: "amp", name: `(finetune, ${a.epochs} epochs each; --amp here runs ${how}; "fp32 vs amp" rows: reference = fp32, ours = amp on the same side)`, python: null, ours: null, unit: "", ratio: null });
+    for (const phase of ["train", "val"]) {
+      add("amp", `${phase} phases, fp32 vs amp, ours`, phaseSeconds(a.ours_fp32, phase), phaseSeconds(a.ours_amp, phase), "time", phase === "train" ? la : undefined);
+      add("amp", `${phase} phases, fp32 vs amp, Python`, phaseSeconds(a.python_fp32, phase), phaseSeconds(a.python_amp, phase), "time");
+      add("amp", `${phase} phases under amp, Python vs ours`, phaseSeconds(a.python_amp, phase), phaseSeconds(a.ours_amp, phase), "time");
+    }
+    add("amp", "val acc after the last epoch, fp32 vs amp, ours", lastAcc(a.ours_fp32), lastAcc(a.ours_amp), "acc", "random init");
+    add("amp", "val acc after the last epoch, fp32 vs amp, Python", lastAcc(a.python_fp32), lastAcc(a.python_amp), "acc", "random init");
+  }
   if (r.cache && r.train) {
     const tutorial25 = 25 * r.train.python.modes["feature-extract"].wall;
     add("train", "feature-extract 25 epochs: tutorial (25 x 1 epoch) vs ours --cache-features", tutorial25, r.cache.wall, "time", "linear probe: another method");

@@ -33,7 +33,7 @@ async function tutorial(args, mode) {
   const optimizer = tutorialOptimizer(trainable, 0.001, 0.9);
   const scheduler = new tt.optim.lrScheduler.StepLR(optimizer, { stepSize: 7, gamma: 0.1 });
   const started = now();
-  const result = await tt.trainModel(model, new tt.nn.CrossEntropyLoss(), optimizer, scheduler, { dataloaders, numEpochs: args.epochs });
+  const result = await tt.trainModel(model, new tt.nn.CrossEntropyLoss(), optimizer, scheduler, { dataloaders, numEpochs: args.epochs, amp: !!args.amp });
   return { records: result.history, bestAcc: result.bestAcc, wall: now() - started };
 }
 

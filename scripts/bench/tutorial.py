@@ -2,7 +2,8 @@
 # Usage: tutorial.py '{"data": DIR, "threads": N, "modes": [...], "epochs": 1, "limit": null, "seed": 0,
 #                      "device": "cpu", "amp": false}'
 # "device": "cuda:0" runs it on a GPU as the tutorial does when one is there;
-# "amp": true adds torch.cuda.amp (autocast float16, GradScaler) around it.
+# "amp": true adds torch.cuda.amp (autocast float16, GradScaler) around it on a
+# GPU, and torch.autocast("cpu", bfloat16) on CPU (no scaler: bf16 keeps fp32's range).
 # Prints one JSON object. ResNet-18 starts from random weights (weights=None):
 # the ImageNet file cannot be downloaded on the bench machines.
 import copy
@@ -54,12 +55,13 @@ dataloaders = {
 }
 dataset_sizes = {x: len(image_datasets[x]) for x in ["train", "val"]}
 device = torch.device(args.get("device", "cpu"))
-amp = bool(args.get("amp", False)) and device.type == "cuda"
+amp = bool(args.get("amp", False))
+amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
 
 
 def train_model(model, criterion, optimizer, scheduler, num_epochs):
     # enabled=False passes straight through: plain backward and step.
-    scaler = torch.cuda.amp.GradScaler(enabled=amp)
+    scaler = torch.cuda.amp.GradScaler(enabled=amp and device.type == "cuda")
     records = []
     best_model_wts = copy.deepcopy(model.state_dict())
     best_acc = 0.0
@@ -77,7 +79,7 @@ def train_model(model, criterion, optimizer, scheduler, num_epochs):
                 labels = labels.to(device)
                 optimizer.zero_grad()
                 with torch.set_grad_enabled(phase == "train"):
-                    with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+                    with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):
                         outputs = model(inputs)
                         _, preds = torch.max(outputs, 1)
                         loss = criterion(outputs, labels)

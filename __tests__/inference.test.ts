@@ -3,7 +3,7 @@
 // logits equal the plain eval forward's, every BatchNorm is folded, and after
 // the weights or running statistics change it is rebuilt and still agrees.
 import * as tt from "../lib";
-import { probeMkldnn } from "../lib/mkldnnProbe";
+import { probeLayouts } from "../lib/layoutProbe";
 import { compare, perturbBatchNorms, testInput } from "./helpers/onnx";
 
 // Folding rescales each convolution's weights (worked in double, rounded once
@@ -44,10 +44,13 @@ async function expectClose(model: tt.nn.Module, x: tt.Tensor, layout: tt.Inferen
   return diff / scale;
 }
 
-// Whether oneDNN's blocked layout runs here (on libtorch 2.x, a child process finds out).
-let mkldnnUsable = true;
+// Which layouts run right here (on libtorch 2.x, child processes find out), and so which one each request gets.
+let inEffect: (wanted: tt.InferenceLayout, resnet: boolean) => tt.InferenceLayout;
 beforeAll(async () => {
-  mkldnnUsable = (await probeMkldnn()).usable;
+  const probes = await probeLayouts();
+  const channelsLast = probes.channels_last.usable ? "channels_last" : "contiguous";
+  inEffect = (wanted, resnet) =>
+    wanted === "contiguous" ? wanted : wanted === "channels_last" || !resnet || !probes.mkldnn.usable ? channelsLast : "mkldnn";
 });
 
 describe.each(FOLDED)("%s", (name) => {
@@ -63,9 +66,8 @@ describe.each(FOLDED)("%s", (name) => {
         await expectClose(model, x, layout);
         const info = await model.inferenceInfo();
         expect(info.folded).toBe(expectedFolds);
-        // Only the ResNet family's layers run on oneDNN tensors, and only where the probe found them working; the others fall back.
-        const mkldnn = (name.startsWith("res") || name.startsWith("wide_res")) && mkldnnUsable;
-        expect(info.layout).toBe(layout === "mkldnn" && !mkldnn ? "channels_last" : layout);
+        // Only the ResNet family's layers run on oneDNN tensors; the others, and layouts the probe refused, fall back.
+        expect(info.layout).toBe(inEffect(layout, name.startsWith("res") || name.startsWith("wide_res")));
       }
       x.dispose();
     } finally {

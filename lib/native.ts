@@ -183,11 +183,11 @@ export interface Addon {
   /** Holds the native compute queue until the returned function is called (tests: "the model is busy", for certain). */
   holdComputeQueue(): () => void;
   readonly allocatorTuned: boolean;
-  /** Whether the fast eval form may use oneDNN's blocked tensors (lib/mkldnnProbe.ts). */
-  mkldnnUsable(): boolean;
-  setMkldnnUsable(usable: boolean): void;
-  /** Runs oneDNN's blocked tensors once; only for the probe's child process, which may die of it. */
-  mkldnnSelfTest(): void;
+  /** Whether the fast eval form may use a layout (lib/layoutProbe.ts). */
+  layoutUsable(layout: InferenceLayout): boolean;
+  setLayoutUsable(layout: InferenceLayout, usable: boolean): void;
+  /** A layout's convolutions against NCHW, as the largest relative difference; only for the probe's child process, which may die of it. */
+  layoutSelfTest(layout: InferenceLayout): number;
 }
 
 // Debian 13's libtorch links OpenMPI, which loads UCX; UCX's libucs, as it is

@@ -49,9 +49,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setRngState", Napi::Function::New(env, SetRngState, "setRngState"));
   exports.Set("libtorchVersion", Napi::Function::New(env, Version, "libtorchVersion"));
   exports.Set("holdComputeQueue", Napi::Function::New(env, HoldComputeQueue, "holdComputeQueue"));
-  exports.Set("mkldnnUsable", Napi::Function::New(env, MkldnnUsableBinding, "mkldnnUsable"));
-  exports.Set("setMkldnnUsable", Napi::Function::New(env, SetMkldnnUsableBinding, "setMkldnnUsable"));
-  exports.Set("mkldnnSelfTest", Napi::Function::New(env, MkldnnSelfTestBinding, "mkldnnSelfTest"));
+  exports.Set("layoutUsable", Napi::Function::New(env, LayoutUsableBinding, "layoutUsable"));
+  exports.Set("setLayoutUsable", Napi::Function::New(env, SetLayoutUsableBinding, "setLayoutUsable"));
+  exports.Set("layoutSelfTest", Napi::Function::New(env, LayoutSelfTestBinding, "layoutSelfTest"));
   return exports;
 }
 

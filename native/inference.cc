@@ -1,5 +1,7 @@
 #include "inference.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <unordered_map>
@@ -49,14 +51,15 @@ bool AnyTraining(torch::nn::Module& root) {
 // Mkldnn only for a CPU fp32 model where every Layer of the tree says its
 // forward runs on mkldnn tensors (oneDNN's reordered weights take nothing else).
 InferenceLayout Effective(torch::nn::Module& root, InferenceLayout wanted) {
+  if (wanted == InferenceLayout::ChannelsLast && !LayoutUsable(wanted)) return InferenceLayout::Contiguous;
   if (wanted != InferenceLayout::Mkldnn) return wanted;
-  if (!MkldnnUsable()) return InferenceLayout::ChannelsLast;
+  if (!LayoutUsable(wanted)) return Effective(root, InferenceLayout::ChannelsLast);
   for (const auto& p : root.parameters(/*recurse=*/true)) {
     if (!p.device().is_cpu() || p.scalar_type() != torch::kFloat) return InferenceLayout::ChannelsLast;
   }
   for (const auto& m : root.modules(/*include_self=*/true)) {
     auto* layer = dynamic_cast<Layer*>(m.get());
-    if (layer != nullptr && !layer->RunsOnMkldnn()) return InferenceLayout::ChannelsLast;
+    if (layer != nullptr && !layer->RunsOnMkldnn()) return Effective(root, InferenceLayout::ChannelsLast);
   }
   return InferenceLayout::Mkldnn;
 }
@@ -78,13 +81,13 @@ struct InferencePlan : ModuleSubstitution {
   std::unordered_set<const torch::nn::Module*> skipped;  // BatchNorms folded away
   InferenceLayout wanted = InferenceLayout::Contiguous;
   InferenceLayout layout = InferenceLayout::Contiguous;
-  bool mkldnnUsable = false;  // MkldnnUsable() at the build
+  std::pair<bool, bool> usable;  // LayoutUsable(ChannelsLast), LayoutUsable(Mkldnn) at the build
   int64_t folded = 0;
   int64_t builds = 0;
 
   bool Current(torch::nn::Module& root, InferenceLayout want) const {
     if (want != wanted || !(SignatureOf(root) == signature)) return false;
-    if (want == InferenceLayout::Mkldnn && mkldnnUsable != MkldnnUsable()) return false;
+    if (usable != std::make_pair(LayoutUsable(InferenceLayout::ChannelsLast), LayoutUsable(InferenceLayout::Mkldnn))) return false;
     for (const auto& [live, copy] : statistics) {
       if (!torch::equal(live, copy)) return false;
     }
@@ -98,7 +101,7 @@ struct InferencePlan : ModuleSubstitution {
     statistics.clear();
     folded = 0;
     wanted = want;
-    mkldnnUsable = MkldnnUsable();
+    usable = {LayoutUsable(InferenceLayout::ChannelsLast), LayoutUsable(InferenceLayout::Mkldnn)};
     layout = Effective(root, want);
     std::unordered_map<const torch::nn::Module*, torch::nn::BatchNorm2dImpl*> bnOf;
     for (const auto& m : root.modules(/*include_self=*/true)) {
@@ -205,21 +208,50 @@ std::string InferenceLayoutName(InferenceLayout layout) {
 InferenceLayout DefaultInferenceLayout() { return InferenceLayout::Mkldnn; }
 
 namespace {
-std::atomic<bool> mkldnnUsableNow{compat::kMkldnnTrustedWithoutProbe};
+std::atomic<bool> channelsLastUsable{compat::kFastLayoutsTrustedWithoutProbe};
+std::atomic<bool> mkldnnUsable{compat::kFastLayoutsTrustedWithoutProbe};
 }  // namespace
 
-bool MkldnnUsable() { return mkldnnUsableNow.load(); }
-void SetMkldnnUsable(bool usable) { mkldnnUsableNow.store(usable); }
+bool LayoutUsable(InferenceLayout layout) {
+  if (layout == InferenceLayout::ChannelsLast) return channelsLastUsable.load();
+  if (layout == InferenceLayout::Mkldnn) return mkldnnUsable.load();
+  return true;
+}
 
-void MkldnnSelfTest() {
+void SetLayoutUsable(InferenceLayout layout, bool usable) {
+  if (layout == InferenceLayout::ChannelsLast) channelsLastUsable.store(usable);
+  if (layout == InferenceLayout::Mkldnn) mkldnnUsable.store(usable);
+}
+
+double LayoutSelfTest(InferenceLayout layout) {
   c10::InferenceMode inferenceMode;
-  torch::Tensor x = torch::rand({2, 8, 12, 12}).to_mkldnn();
-  torch::Tensor w = at::mkldnn_reorder_conv2d_weight(torch::rand({8, 8, 3, 3}).to_mkldnn(), {1, 1}, {1, 1}, {1, 1}, 1);
-  torch::Tensor y = at::mkldnn_convolution(x, w, torch::Tensor(), {1, 1}, {1, 1}, {1, 1}, 1);
-  y = torch::relu(y);
-  y.add_(x);
-  y = torch::max_pool2d(y, {3, 3}, {2, 2}, {1, 1});
-  (void)y.to_dense().sum().item<float>();
+  struct Case {
+    int64_t in, out, kernel, stride, groups, size;
+  };
+  // ResNet's stem, 3x3 and 1x1/3x3 stride-2 downsamples (layer4's 256 to 512
+  // is the one seen wrong), and MobileNet/EfficientNet's depthwise 3x3.
+  const Case cases[] = {{3, 64, 7, 2, 1, 32},    {64, 64, 3, 1, 1, 16},   {64, 128, 1, 2, 1, 16},
+                        {256, 512, 1, 2, 1, 14}, {256, 512, 3, 2, 1, 14}, {96, 96, 3, 1, 96, 16}};
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(20261204);
+  double worst = 0;
+  for (const Case& c : cases) {
+    const std::vector<int64_t> stride{c.stride, c.stride}, padding{c.kernel / 2, c.kernel / 2}, dilation{1, 1};
+    torch::Tensor x = at::rand({2, c.in, c.size, c.size}, gen, torch::kFloat);
+    torch::Tensor w = at::rand({c.out, c.in / c.groups, c.kernel, c.kernel}, gen, torch::kFloat) - 0.5;
+    torch::Tensor b = at::rand({c.out}, gen, torch::kFloat);
+    auto rest = [](const torch::Tensor& y) { return torch::max_pool2d(torch::relu(y) + y, {3, 3}, {2, 2}, {1, 1}); };
+    torch::Tensor expected = rest(at::conv2d(x, w, b, stride, padding, dilation, c.groups));
+    torch::Tensor got;
+    if (layout == InferenceLayout::Mkldnn) {
+      torch::Tensor wm = at::mkldnn_reorder_conv2d_weight(w.to_mkldnn(), padding, stride, dilation, c.groups);
+      got = rest(at::mkldnn_convolution(x.to_mkldnn(), wm, b.to_mkldnn(), padding, stride, dilation, c.groups)).to_dense();
+    } else {
+      const auto format = layout == InferenceLayout::ChannelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+      got = rest(at::conv2d(x.contiguous(format), w.contiguous(format), b, stride, padding, dilation, c.groups));
+    }
+    worst = std::max(worst, (got - expected).abs().max().item<double>() / expected.abs().max().item<double>());
+  }
+  return worst;
 }
 
 torch::Tensor InferenceForwardInMode(NativeModule& model, const torch::Tensor& input, InferenceLayout layout) {

@@ -54,13 +54,17 @@ InferenceInfo InferenceInfoOf(const NativeModule& model);
 // The layout used when none is given (measured: npm run bench -- --only serve).
 InferenceLayout DefaultInferenceLayout();
 
-// Whether Mkldnn may be used in this process (compat::kMkldnnTrustedWithoutProbe
-// until lib/mkldnnProbe.ts says); where not, Mkldnn falls back to ChannelsLast.
-bool MkldnnUsable();
-void SetMkldnnUsable(bool usable);
+// Whether a layout may be used in this process (Contiguous always;
+// ChannelsLast and Mkldnn per compat::kFastLayoutsTrustedWithoutProbe until
+// lib/layoutProbe.ts says). An unusable Mkldnn falls back to ChannelsLast, an
+// unusable ChannelsLast to Contiguous.
+bool LayoutUsable(InferenceLayout layout);
+void SetLayoutUsable(InferenceLayout layout, bool usable);
 
-// Runs oneDNN's convolution, add and pooling on small mkldnn tensors, as the
-// fast form does; for the probe's child process, which may die of it.
-void MkldnnSelfTest();
+// Runs a layout's convolutions (the registry's kinds: 7x7 stem, 3x3, 1x1 and
+// 3x3 stride-2, depthwise), residual add and max pooling on small inputs, and
+// returns the largest difference from the same in NCHW, relative to the
+// largest NCHW value. For the probe's child process, which may die of it.
+double LayoutSelfTest(InferenceLayout layout);
 
 }  // namespace tt

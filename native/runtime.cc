@@ -118,19 +118,27 @@ Napi::Value Version(const Napi::CallbackInfo& info) {
                                            "." + std::to_string(TORCH_VERSION_PATCH));
 }
 
-Napi::Value MkldnnUsableBinding(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), MkldnnUsable()); }
-
-Napi::Value SetMkldnnUsableBinding(const Napi::CallbackInfo& info) {
+namespace {
+InferenceLayout LayoutArgument(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsBoolean()) throw TypeError(env, "Expected a boolean for usable");
-  SetMkldnnUsable(info[0].As<Napi::Boolean>().Value());
+  if (!info[0].IsString()) throw TypeError(env, "Expected a string for layout");
+  return Guarded(env, [&] { return InferenceLayoutFromName(info[0].As<Napi::String>().Utf8Value()); });
+}
+}  // namespace
+
+Napi::Value LayoutUsableBinding(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), LayoutUsable(LayoutArgument(info))); }
+
+Napi::Value SetLayoutUsableBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  InferenceLayout layout = LayoutArgument(info);
+  if (!info[1].IsBoolean()) throw TypeError(env, "Expected a boolean for usable");
+  SetLayoutUsable(layout, info[1].As<Napi::Boolean>().Value());
   return env.Undefined();
 }
 
-Napi::Value MkldnnSelfTestBinding(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Guarded(env, [] { MkldnnSelfTest(); });
-  return env.Undefined();
+Napi::Value LayoutSelfTestBinding(const Napi::CallbackInfo& info) {
+  InferenceLayout layout = LayoutArgument(info);
+  return Napi::Number::New(info.Env(), Guarded(info.Env(), [&] { return LayoutSelfTest(layout); }));
 }
 
 Napi::Value HoldComputeQueue(const Napi::CallbackInfo& info) {

@@ -20,10 +20,10 @@ Napi::Value Version(const Napi::CallbackInfo& info);           // sync
 // Holds the compute queue until the returned function is called: tests use it
 // to make "the model is busy" certain rather than a race.
 Napi::Value HoldComputeQueue(const Napi::CallbackInfo& info);  // sync
-// mkldnnUsable() / setMkldnnUsable(bool): whether the fast eval form may use
-// oneDNN's blocked tensors (native/inference.h); mkldnnSelfTest() runs them once,
-// in the probe's child process (lib/mkldnnProbe.ts).
-Napi::Value MkldnnUsableBinding(const Napi::CallbackInfo& info);     // sync
-Napi::Value SetMkldnnUsableBinding(const Napi::CallbackInfo& info);  // sync
-Napi::Value MkldnnSelfTestBinding(const Napi::CallbackInfo& info);   // sync: the probe's child only
+// layoutUsable(name) / setLayoutUsable(name, bool): whether the fast eval form
+// may use a layout (native/inference.h); layoutSelfTest(name) runs it once
+// against NCHW, in the probe's child process (lib/layoutProbe.ts).
+Napi::Value LayoutUsableBinding(const Napi::CallbackInfo& info);     // sync
+Napi::Value SetLayoutUsableBinding(const Napi::CallbackInfo& info);  // sync
+Napi::Value LayoutSelfTestBinding(const Napi::CallbackInfo& info);   // sync: the probe's child only
 }  // namespace tt

@@ -8,19 +8,24 @@
 namespace tt {
 namespace compat {
 
-// Whether the fast eval form may use oneDNN's blocked (mkldnn) tensors before
-// lib/mkldnnProbe.ts has run them once in a child process.
+// Whether the fast eval form may lay activations out for oneDNN (its blocked
+// mkldnn tensors, or channels_last) before lib/layoutProbe.ts has run each
+// layout once in a child process.
 //
 // Why: 2.x links oneDNN 3.x (Debian 13's own libdnnl 3.7, or the copy inside
-// pytorch.org's and pip's builds), whose sum primitive, behind `add` on mkldnn
-// tensors (a ResNet block's residual add), kills the process with SIGFPE, an
-// integer division by zero, on a CPU whose hypervisor zeroes CPUID's topology
-// and cache leaves (0xB, 4, 0x8000001D): seen on a 2-core AMD EPYC VM, family
-// 26, on 2026-12-04, where Debian 13's python3-torch 2.6 dies the same way on
-// `a.to_mkldnn() + b.to_mkldnn()`. 1.13's oneDNN 2.6 runs there, as on every
-// CPU these tests have met. A signal cannot be caught and survived here, so on
-// 2.x the layout waits for the probe, and channels_last serves meanwhile.
-constexpr bool kMkldnnTrustedWithoutProbe = TORCH_VERSION_MAJOR < 2;
+// pytorch.org's and pip's builds), which on a CPU whose hypervisor zeroes
+// CPUID's topology and cache leaves (0xB, 4, 0x8000001D) sizes its blocks
+// from nothing: its sum primitive (`add` on mkldnn tensors, a ResNet block's
+// residual add) and some channels_last convolutions kill the process with
+// SIGFPE, an integer division by zero, and a 1x1 stride-2 channels_last
+// convolution (256 to 512 channels, ResNet-18's layer4 downsample) gives wrong
+// values. Seen on a 2-core AMD EPYC VM, family 26, on 2026-12-04, where
+// Debian 13's python3-torch 2.6 does the same (`a.to_mkldnn() + b.to_mkldnn()`
+// dies; a channels_last ResNet-18 is 0.05 off the contiguous one). 1.13's
+// oneDNN 2.6 is right there, as on every CPU these tests have met. A signal
+// cannot be caught and survived here, so on 2.x the fast form stays NCHW
+// until the probe has seen a layout run and agree.
+constexpr bool kFastLayoutsTrustedWithoutProbe = TORCH_VERSION_MAJOR < 2;
 
 // Autocast's thread-local switches for one device type (CPU or CUDA).
 //

@@ -4,7 +4,7 @@ import { checkDevice } from "../device";
 import { isGradEnabled } from "../grad";
 import { currentAutocast } from "../amp/autocast";
 import { addon, InferenceInfo, InferenceLayout, NativeAmpOptions, NativeLossOptions, NativeModule, NativeSGD } from "../native";
-import { probeMkldnn } from "../mkldnnProbe";
+import { probeLayouts } from "../layoutProbe";
 import { checkTensor, Tensor } from "../tensor";
 import { SerialQueue } from "./serial";
 
@@ -200,8 +200,9 @@ export class Module {
    *
    * `layout`: "mkldnn" (the default: oneDNN's blocked tensors between
    * convolutions, for the ResNet family; other trees fall back to
-   * "channels_last", as does every tree where the libtorch 2.x probe found
-   * the layout unusable: lib/mkldnnProbe.ts), "channels_last" or "contiguous". The default measured
+   * "channels_last"), "channels_last" or "contiguous". Where the libtorch 2.x
+   * probe (lib/layoutProbe.ts) found a layout crashing or wrong on this
+   * machine, mkldnn falls back to channels_last and channels_last to contiguous. The default measured
    * fastest or level at batch 1 and 4 on a 2-core AVX2 EPYC (npm run bench --
    * --only serve).
    */
@@ -212,9 +213,9 @@ export class Module {
       throw invalid('"contiguous", "channels_last" or "mkldnn"', "layout", layout);
     }
     const stack = new Error();
-    if (layout !== undefined && layout !== "mkldnn") return withCallerStack(this.native.inferenceForward(input, layout), stack);
-    // oneDNN's blocked layout waits for the probe on libtorch 2.x (lib/mkldnnProbe.ts).
-    return withCallerStack(probeMkldnn().then(() => this.native.inferenceForward(input, layout)), stack);
+    if (layout === "contiguous") return withCallerStack(this.native.inferenceForward(input, layout), stack);
+    // oneDNN's layouts wait for the probe on libtorch 2.x (lib/layoutProbe.ts).
+    return withCallerStack(probeLayouts().then(() => this.native.inferenceForward(input, layout)), stack);
   }
 
   /** @internal What the fast eval form did when last built (folded BatchNorms, builds, layout). */

@@ -17,7 +17,7 @@ import { Tensor } from "../tensor";
 import { cloneStateDict, disposeStateDict } from "./stateDicts";
 import { AmpPlan, ampPlan } from "../amp/plan";
 import { GradScaler } from "../amp/gradScaler";
-import { probeMkldnn } from "../mkldnnProbe";
+import { probeLayouts } from "../layoutProbe";
 import { NativeAmpOptions } from "../native";
 
 export type Phase = "train" | "val";
@@ -142,8 +142,8 @@ export async function trainModel<M extends Module>(
   const device = checkDevice(options.device ?? defaultDevice());
   const patience = checkPatience(options.earlyStopping);
   const amp = resolveAmp(options.amp, options.gradScaler, device);
-  // The val phase's fast eval form may use oneDNN's blocked layout once the probe says so; it runs meanwhile.
-  const mkldnnProbed = probeMkldnn();
+  // The val phase's fast eval form may use oneDNN's layouts once the probe says so; it runs meanwhile.
+  const layoutsProbed = probeLayouts();
 
   const bestPath = options.bestPath ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), "torch-transfer-")), "best_model_params.safetensors");
   const { save } = await import("../serialization");
@@ -170,7 +170,7 @@ export async function trainModel<M extends Module>(
         ({ optimizer, scheduler } = swap);
       }
       for (const phase of ["train", "val"] as const) {
-        if (phase === "val") await mkldnnProbed;
+        if (phase === "val") await layoutsProbed;
         const record = await runPhase(model, criterion, optimizer, dataloaders[phase], phase, epoch, device, onBatch, signal, history.length / 2, batchScheduler, amp);
         if (phase === "train" && scheduler instanceof LRScheduler && !batchScheduler) scheduler.step();
         if (phase === "val" && scheduler instanceof ReduceLROnPlateau) scheduler.step(plateauMetric === "valLoss" ? record.loss : record.acc);

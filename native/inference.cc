@@ -49,19 +49,26 @@ bool AnyTraining(torch::nn::Module& root) {
 }
 
 // Mkldnn only for a CPU fp32 model where every Layer of the tree says its
-// forward runs on mkldnn tensors (oneDNN's reordered weights take nothing else).
+// forward runs on mkldnn tensors (oneDNN's reordered weights take nothing
+// else), else ChannelsLast. On the CPU a layout the probe refused
+// (LayoutUsable, lib/layoutProbe.ts) falls back: Mkldnn to ChannelsLast,
+// ChannelsLast to Contiguous; the probe runs oneDNN, which a GPU does not use.
 InferenceLayout Effective(torch::nn::Module& root, InferenceLayout wanted) {
-  if (wanted == InferenceLayout::ChannelsLast && !LayoutUsable(wanted)) return InferenceLayout::Contiguous;
-  if (wanted != InferenceLayout::Mkldnn) return wanted;
-  if (!LayoutUsable(wanted)) return Effective(root, InferenceLayout::ChannelsLast);
+  if (wanted == InferenceLayout::Contiguous) return wanted;
+  bool cpu = true, cpuFloat = true;
   for (const auto& p : root.parameters(/*recurse=*/true)) {
-    if (!p.device().is_cpu() || p.scalar_type() != torch::kFloat) return InferenceLayout::ChannelsLast;
+    cpu = cpu && p.device().is_cpu();
+    cpuFloat = cpuFloat && p.device().is_cpu() && p.scalar_type() == torch::kFloat;
   }
-  for (const auto& m : root.modules(/*include_self=*/true)) {
-    auto* layer = dynamic_cast<Layer*>(m.get());
-    if (layer != nullptr && !layer->RunsOnMkldnn()) return Effective(root, InferenceLayout::ChannelsLast);
+  if (wanted == InferenceLayout::Mkldnn && cpuFloat && LayoutUsable(InferenceLayout::Mkldnn)) {
+    bool allLayers = true;
+    for (const auto& m : root.modules(/*include_self=*/true)) {
+      auto* layer = dynamic_cast<Layer*>(m.get());
+      allLayers = allLayers && (layer == nullptr || layer->RunsOnMkldnn());
+    }
+    if (allLayers) return InferenceLayout::Mkldnn;
   }
-  return InferenceLayout::Mkldnn;
+  return cpu && !LayoutUsable(InferenceLayout::ChannelsLast) ? InferenceLayout::Contiguous : InferenceLayout::ChannelsLast;
 }
 
 // Only zero-padded convolutions with explicit padding fold here (every registry one is).

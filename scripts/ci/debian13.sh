@@ -36,18 +36,17 @@ fi
 root=$(mktemp -d "${TMPDIR:-/var/tmp}/tt-debian13.XXXXXX")
 mounts=(proc dev dev/pts)
 cleanup() {
-  local m i
-  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
-    m="$root/${mounts[i]}"
-    if mountpoint -q "$m"; then umount "$m" || umount -l "$m"; fi
-  done
+  local m
+  # Every mount under the root, deepest first: ours, and any a test made
+  # inside it (the multi-node test's `ip netns add` mounts run/netns there).
+  while read -r m; do
+    umount "$m" 2>/dev/null || umount -l "$m"
+  done < <(awk -v r="$root" 'index($2, r "/") == 1 { print $2 }' /proc/mounts | sort -r)
   # Never remove while anything is still mounted in the root.
-  for m in "${mounts[@]}"; do
-    if mountpoint -q "$root/$m"; then
-      echo "debian13: $root/$m is still mounted; leaving $root in place" >&2
-      return
-    fi
-  done
+  if awk -v r="$root" 'index($2, r "/") == 1 { found = 1 } END { exit !found }' /proc/mounts; then
+    echo "debian13: something is still mounted under $root; leaving it in place" >&2
+    return
+  fi
   rm -rf --one-file-system "$root"
 }
 trap cleanup EXIT

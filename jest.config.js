@@ -15,6 +15,7 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
+  globalSetup: "<rootDir>/__tests__/helpers/globalSetup.ts",
   // The GPU tests need a CUDA device: `npm run test:gpu` (jest.gpu.config.js) runs them.
   testPathIgnorePatterns: ["/node_modules/", "<rootDir>/__tests__/gpu/"],
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] },

@@ -10,7 +10,7 @@ namespace {
 // where a freed one lived must not inherit its mode.
 using ModeTable = std::map<std::weak_ptr<torch::nn::Module>, bool, std::owner_less<std::weak_ptr<torch::nn::Module>>>;
 
-ModeTable& Table() {
+ModeTable& Modes() {
   static ModeTable table;
   return table;
 }
@@ -18,13 +18,13 @@ ModeTable& Table() {
 }  // namespace
 
 void RecordMode(const std::shared_ptr<torch::nn::Module>& module, bool on) {
-  ModeTable& table = Table();
+  ModeTable& table = Modes();
   for (auto it = table.begin(); it != table.end();) it = it->first.expired() ? table.erase(it) : std::next(it);
   for (const auto& m : module->modules(/*include_self=*/true)) table[m] = on;
 }
 
 bool RecordedMode(const std::shared_ptr<torch::nn::Module>& module) {
-  const ModeTable& table = Table();
+  const ModeTable& table = Modes();
   auto it = table.find(module);
   return it == table.end() ? module->is_training() : it->second;
 }

@@ -9,7 +9,7 @@ namespace tt {
 
 namespace {
 
-const std::map<std::string, ArchBuilder>& Table() {
+const std::map<std::string, ArchBuilder>& Builders() {
   static const std::map<std::string, ArchBuilder> table = {
       {"resnet18", ResNet18},
       {"resnet34", ResNet34},
@@ -46,8 +46,8 @@ int64_t ArchOptions::Int(const std::string& name, int64_t fallback) const {
 bool ArchOptions::Flag(const std::string& name, bool fallback) const { return Number(name, fallback ? 1 : 0) != 0; }
 
 Arch CreateArch(const std::string& name, const ArchOptions& options) {
-  auto it = Table().find(name);
-  if (it == Table().end()) {
+  auto it = Builders().find(name);
+  if (it == Builders().end()) {
     std::string known;
     for (const auto& n : ArchNames()) known += (known.empty() ? "" : ", ") + n;
     throw std::invalid_argument("Unknown architecture '" + name + "' (known: " + known + ")");
@@ -57,7 +57,7 @@ Arch CreateArch(const std::string& name, const ArchOptions& options) {
 
 std::vector<std::string> ArchNames() {
   std::vector<std::string> names;
-  for (const auto& entry : Table()) names.push_back(entry.first);
+  for (const auto& entry : Builders()) names.push_back(entry.first);
   return names;
 }
 

@@ -7,9 +7,14 @@ const CANDIDATES = [process.env.TORCH_TRANSFER_PYTHON, "/usr/bin/python3", "pyth
 
 let cached: string | null | undefined;
 
+/** Where jest's global set-up (globalSetup.ts) leaves the Python it found: a path, or "" for none. */
+export const FOUND_PYTHON_ENV = "TT_TEST_TORCH_PYTHON_FOUND";
+
 /** The first Python that imports torch and torchvision, or null. */
 export function findTorchPython(): string | null {
   if (cached !== undefined) return cached;
+  const found = process.env[FOUND_PYTHON_ENV];
+  if (found !== undefined) return (cached = found || null);
   cached = null;
   for (const candidate of CANDIDATES) {
     if (candidate.startsWith("/") && !fs.existsSync(candidate)) continue;
@@ -37,13 +42,27 @@ export function requireTorchPython(): string {
   return python;
 }
 
+// On a VM that hides its CPU caches from CPUID, libtorch 2.x's oneDNN 3.7
+// divides by zero (README, "Tested with"): PyTorch itself dies with SIGFPE in
+// some convolutions there. The reference is then computed again with
+// torch.backends.mkldnn off, which is torch's own native kernels for the same
+// operations: the same numbers within float32 rounding, so no tolerance moves.
+const WITHOUT_ONEDNN = "import torch\ntorch.backends.mkldnn.enabled = False\n";
+
 /** Runs a Python script (given as source) with arguments; returns its stdout. */
 export function runPython(source: string, args: string[] = [], timeoutMs = 300_000): string {
   const python = requireTorchPython();
-  return execFileSync(python, ["-c", source, ...args], {
-    encoding: "utf8",
-    timeout: timeoutMs,
-    maxBuffer: 256 * 1024 * 1024,
-    env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? "2" },
-  });
+  const run = (code: string) =>
+    execFileSync(python, ["-c", code, ...args], {
+      encoding: "utf8",
+      timeout: timeoutMs,
+      maxBuffer: 256 * 1024 * 1024,
+      env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? "2" },
+    });
+  try {
+    return run(source);
+  } catch (err) {
+    if ((err as { signal?: string }).signal !== "SIGFPE") throw err;
+    return run(WITHOUT_ONEDNN + source);
+  }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm run feature-extract: freeze the ImageNet backbone and train only a new fc.
-import { trainCommand } from "./trainCommand";
 import { runWithTunedAllocator } from "./allocator";
 import { runMain } from "./usage";
 
-runMain("feature-extract", () => runWithTunedAllocator() ?? trainCommand("feature-extract", process.argv.slice(2)));
+// The command itself (and libtorch with it) loads only in the process that
+// trains: the parent that re-runs it with the allocator settings needs neither.
+runMain("feature-extract", () => runWithTunedAllocator() ?? import("./trainCommand").then(({ trainCommand }) => trainCommand("feature-extract", process.argv.slice(2))));

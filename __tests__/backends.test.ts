@@ -19,3 +19,32 @@ test("distributed.isNcclAvailable() only where CUDA is built and NCCL was loaded
 test("cuda.isAvailable() implies isBuilt(): no CUDA device without a CUDA build", () => {
   expect(tt.cuda.isAvailable() && !tt.backends.cuda.isBuilt()).toBe(false);
 });
+
+// Linux builds /sys/devices/system/cpu/cpu0/cache from the same CPUID leaves
+// (4, 0x8000001D) the addon reads: no such folder is the kernel's word that
+// CPUID describes no cache, where oneDNN 3.x (libtorch 2.x) divides by zero.
+test("backends.mkldnn: off from the start exactly on libtorch 2.x where CPUID describes no cache, or with TORCH_TRANSFER_ONEDNN=0; settable as in PyTorch", async () => {
+  const major = Number(tt.libtorchVersion().split(".")[0]);
+  const hidden = process.platform === "linux" && process.arch === "x64" && !fs.existsSync("/sys/devices/system/cpu/cpu0/cache");
+  const off = major >= 2 && hidden;
+  expect(tt.backends.mkldnn.enabled).toBe(!off);
+  expect(tt.backends.mkldnn.whyOff).toMatch(off ? /CPUID describes no cache.*TORCH_TRANSFER_ONEDNN=1/ : /^$/);
+
+  const child = (env: Record<string, string>) => {
+    const script = `const tt = require(${JSON.stringify(require("path").resolve(__dirname, "../dist"))});
+      require(${JSON.stringify(require("path").resolve(__dirname, "../dist/layoutProbe"))}).probeLayouts().then((p) =>
+        console.log(JSON.stringify({ enabled: tt.backends.mkldnn.enabled, whyOff: tt.backends.mkldnn.whyOff, mkldnn: p.mkldnn })));`;
+    return JSON.parse(require("child_process").execFileSync(process.execPath, ["-e", script], { encoding: "utf8", env: { ...process.env, ...env } }));
+  };
+  const forcedOff = child({ TORCH_TRANSFER_ONEDNN: "0" });
+  expect(forcedOff).toEqual({ enabled: false, whyOff: "turned off by TORCH_TRANSFER_ONEDNN=0", mkldnn: { usable: false, why: "oneDNN is off: turned off by TORCH_TRANSFER_ONEDNN=0" } });
+  expect(child({ TORCH_TRANSFER_ONEDNN: "1", TORCH_TRANSFER_FAST_LAYOUTS: "1" })).toMatchObject({ enabled: true, whyOff: "" });
+
+  const was = tt.backends.mkldnn.enabled;
+  tt.backends.mkldnn.enabled = !was;
+  expect(tt.backends.mkldnn.enabled).toBe(!was);
+  tt.backends.mkldnn.enabled = was;
+  expect(() => {
+    (tt.backends.mkldnn as { enabled: unknown }).enabled = "no";
+  }).toThrow(/boolean.*enabled/s);
+});

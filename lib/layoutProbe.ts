@@ -48,7 +48,10 @@ export async function decideLayouts(env: NodeJS.ProcessEnv): Promise<LayoutProbe
   const entries = await Promise.all(
     FAST_LAYOUTS.map(async (layout): Promise<[FastLayout, LayoutProbe]> => {
       let probe: LayoutProbe;
-      if (forced === "0" || forced === "1") probe = { usable: forced === "1", why: `TORCH_TRANSFER_FAST_LAYOUTS=${forced}` };
+      // The mkldnn layout is oneDNN itself: where the addon turned oneDNN off, not even =1 trusts it.
+      if (forced === "0") probe = { usable: false, why: "TORCH_TRANSFER_FAST_LAYOUTS=0" };
+      else if (layout === "mkldnn" && addon.oneDnnOff) probe = { usable: false, why: `oneDNN is off: ${addon.oneDnnOff}` };
+      else if (forced === "1") probe = { usable: true, why: "TORCH_TRANSFER_FAST_LAYOUTS=1" };
       else if (addon.layoutUsable(layout)) probe = { usable: true, why: `trusted on libtorch ${addon.libtorchVersion()}` };
       else probe = await runChild(layout);
       addon.setLayoutUsable(layout, probe.usable);

@@ -185,6 +185,9 @@ export interface Addon {
   readonly allocatorTuned: boolean;
   /** Whether the fast eval form may use a layout (lib/layoutProbe.ts). */
   layoutUsable(layout: InferenceLayout): boolean;
+  /** Why oneDNN was turned off as the addon loaded (native/torch_compat.h, kOneDnnNeedsCacheLeaves), or "". */
+  oneDnnOff: string;
+  mkldnnEnabled(on?: boolean): boolean;
   setLayoutUsable(layout: InferenceLayout, usable: boolean): void;
   /** A layout's convolutions against NCHW, as the largest relative difference; only for the probe's child process, which may die of it. */
   layoutSelfTest(layout: InferenceLayout): number;

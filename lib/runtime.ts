@@ -23,6 +23,22 @@ export const backends = {
       },
     },
   },
+  mkldnn: {
+    /**
+     * torch.backends.mkldnn.enabled: oneDNN for CPU convolutions. On where it
+     * runs; off from the start on libtorch 2.x where the CPU's CPUID describes
+     * no cache, on which oneDNN 3.x divides by zero (`whyOff` says so), or with
+     * TORCH_TRANSFER_ONEDNN=0.
+     */
+    get enabled(): boolean {
+      return addon.mkldnnEnabled();
+    },
+    set enabled(on: boolean) {
+      addon.mkldnnEnabled(checkBoolean(on, "enabled"));
+    },
+    /** Why oneDNN was off from the start, or "" where it was on. */
+    whyOff: addon.oneDnnOff,
+  },
   cudnn: {
     /** torch.backends.cudnn.allow_tf32: TF32 in cuDNN convolutions (on by default, as in PyTorch). */
     get allowTf32(): boolean {

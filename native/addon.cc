@@ -16,6 +16,8 @@ namespace tt {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   exports.Set("allocatorTuned", Napi::Boolean::New(env, TuneAllocator()));
+  exports.Set("oneDnnOff", Napi::String::New(env, ConfigureOneDnn()));
+  exports.Set("mkldnnEnabled", Napi::Function::New(env, MkldnnEnabled, "mkldnnEnabled"));
   exports.Set("Tensor", TensorWrap::Define(env));
   exports.Set("Module", ModuleWrap::Define(env));
   exports.Set("Optimizer", OptimizerWrap::Define(env));

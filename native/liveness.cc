@@ -15,6 +15,12 @@ namespace {
 // stood still for six beats, far more than a sleeping thread is ever late.
 constexpr std::chrono::milliseconds kBeat{250};
 constexpr std::chrono::milliseconds kWatch{1500};
+// When the store goes in the middle of a watch, a rank not seen beating is
+// called dead only if it was watched this long: one or two looks, 250 ms
+// apart, can miss a beat that is a little late, and a rank that stalls but
+// lives was once called dead that way (three ranks, on a loaded machine: rank
+// 0 reported and left before the lagging rank 1 had looked twice).
+constexpr std::chrono::milliseconds kWatchedEnough{1000};
 
 std::string BeatKey(int rank) { return "torch-transfer/heartbeat/" + std::to_string(rank); }
 std::string FailedKey(int rank) { return "torch-transfer/failed/" + std::to_string(rank); }
@@ -120,12 +126,14 @@ std::vector<int> DeadRanks(c10d::Store& store, int size, int self) {
   std::vector<int64_t> first(size, 0);
   std::vector<bool> beating(size, false);
   bool read = false;
+  std::chrono::steady_clock::time_point watched;
   try {
     for (int r = 0; r < size; ++r) {
       if (r != self) first[r] = store.add(BeatKey(r), 0);
     }
     read = true;
-    const auto until = std::chrono::steady_clock::now() + kWatch;
+    watched = std::chrono::steady_clock::now();
+    const auto until = watched + kWatch;
     while (std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(kBeat);
       bool all = true;
@@ -142,11 +150,12 @@ std::vector<int> DeadRanks(c10d::Store& store, int size, int self) {
     }
     return dead;
   } catch (const std::exception&) {
-    // The store went away: rank 0's process has ended. If it went during the
-    // watch (rank 0 giving up after a failure of its own, say), the ranks not
-    // seen beating by then are the answer.
+    // The store went away: rank 0's process has ended. If it went late in
+    // the watch (rank 0 giving up after a failure of its own, say), the ranks
+    // not seen beating by then are the answer; early in it, nothing is known.
     if (self == 0) return {};
     if (!read) return {0};
+    if (std::chrono::steady_clock::now() - watched < kWatchedEnough) return {};
     std::vector<int> dead;
     for (int r = 0; r < size; ++r) {
       if (r != self && !beating[r]) dead.push_back(r);

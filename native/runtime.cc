@@ -6,14 +6,58 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
 #include "async_call.h"
 #include "inference.h"
+#include "torch_compat.h"
 
 namespace tt {
+
+namespace {
+
+// Whether CPUID describes no cache at all: cache type 0 in the first subleaf
+// of leaf 4 (Intel's) and of 0x8000001D (AMD's), where each exists.
+bool CpuidHidesCaches() {
+#if defined(__x86_64__) || defined(__i386__)
+  const auto describesCache = [](unsigned leaf) {
+    if (__get_cpuid_max(leaf & 0x80000000u, nullptr) < leaf) return false;
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    __cpuid_count(leaf, 0, a, b, c, d);
+    return (a & 0x1f) != 0;
+  };
+  return !describesCache(4) && !describesCache(0x8000001Du);
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+std::string ConfigureOneDnn() {
+  const char* opt = std::getenv("TORCH_TRANSFER_ONEDNN");
+  std::string why;
+  if (opt && std::strcmp(opt, "0") == 0) {
+    why = "turned off by TORCH_TRANSFER_ONEDNN=0";
+  } else if (opt && std::strcmp(opt, "1") == 0) {
+    return "";
+  } else if (compat::kOneDnnNeedsCacheLeaves && CpuidHidesCaches()) {
+    why = "this CPU's CPUID describes no cache, where libtorch " + std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) +
+          "'s oneDNN divides by zero (TORCH_TRANSFER_ONEDNN=1 turns it on)";
+  } else {
+    return "";
+  }
+  at::globalContext().setUserEnabledMkldnn(false);
+  // The mkldnn layout is oneDNN itself, whatever the switch says.
+  SetLayoutUsable(InferenceLayout::Mkldnn, false);
+  return why;
+}
 
 bool TuneAllocator() {
 #if defined(__GLIBC__)
@@ -125,6 +169,12 @@ InferenceLayout LayoutArgument(const Napi::CallbackInfo& info) {
   return Guarded(env, [&] { return InferenceLayoutFromName(info[0].As<Napi::String>().Utf8Value()); });
 }
 }  // namespace
+
+Napi::Value MkldnnEnabled(const Napi::CallbackInfo& info) {
+  auto& context = at::globalContext();
+  if (info.Length() > 0 && info[0].IsBoolean()) context.setUserEnabledMkldnn(info[0].As<Napi::Boolean>().Value());
+  return Napi::Boolean::New(info.Env(), context.userEnabledMkldnn());
+}
 
 Napi::Value LayoutUsableBinding(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), LayoutUsable(LayoutArgument(info))); }
 

@@ -5,6 +5,9 @@ namespace tt {
 // Called once at load: tunes glibc's allocator for training (see runtime.cc);
 // TORCH_TRANSFER_MALLOC_TUNING=0 leaves it alone. Returns whether it did.
 bool TuneAllocator();
+// Turns oneDNN off where it cannot run (compat::kOneDnnNeedsCacheLeaves) or
+// TORCH_TRANSFER_ONEDNN=0 says so; returns why, or "" where it stays on.
+std::string ConfigureOneDnn();
 Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info);   // sync
 Napi::Value CudaIsBuilt(const Napi::CallbackInfo& info);       // sync
 Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info);   // sync
@@ -26,4 +29,6 @@ Napi::Value HoldComputeQueue(const Napi::CallbackInfo& info);  // sync
 Napi::Value LayoutUsableBinding(const Napi::CallbackInfo& info);     // sync
 Napi::Value SetLayoutUsableBinding(const Napi::CallbackInfo& info);  // sync
 Napi::Value LayoutSelfTestBinding(const Napi::CallbackInfo& info);   // sync: the probe's child only
+// mkldnnEnabled([on]): torch.backends.mkldnn.enabled, read and optionally set (process-wide).
+Napi::Value MkldnnEnabled(const Napi::CallbackInfo& info);  // sync
 }  // namespace tt

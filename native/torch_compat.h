@@ -27,6 +27,16 @@ namespace compat {
 // until the probe has seen a layout run and agree.
 constexpr bool kFastLayoutsTrustedWithoutProbe = TORCH_VERSION_MAJOR < 2;
 
+// That division by zero is oneDNN 3.x sizing its blocks by the CPU's cache
+// sizes, which it reads from CPUID's cache leaves (4 on Intel, 0x8000001D on
+// AMD); the VM above reports no cache in either. Convolutions in training hit
+// it too: with the reference made without oneDNN, our ResNet-50 training step
+// (crossEntropy.test.ts) killed the test process with SIGFPE there on 2.6. So
+// on 2.x, where CPUID describes no cache, oneDNN is turned off at load
+// (torch.backends.mkldnn.enabled = False: libtorch's own kernels instead,
+// slower but right). 1.13's oneDNN 2.6 works there.
+constexpr bool kOneDnnNeedsCacheLeaves = TORCH_VERSION_MAJOR >= 2;
+
 // Autocast's thread-local switches for one device type (CPU or CUDA).
 //
 // Why: 1.13 has one pair of functions per device type (set_enabled and

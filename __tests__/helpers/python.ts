@@ -42,27 +42,13 @@ export function requireTorchPython(): string {
   return python;
 }
 
-// On a VM that hides its CPU caches from CPUID, libtorch 2.x's oneDNN 3.7
-// divides by zero (README, "Tested with"): PyTorch itself dies with SIGFPE in
-// some convolutions there. The reference is then computed again with
-// torch.backends.mkldnn off, which is torch's own native kernels for the same
-// operations: the same numbers within float32 rounding, so no tolerance moves.
-const WITHOUT_ONEDNN = "import torch\ntorch.backends.mkldnn.enabled = False\n";
-
 /** Runs a Python script (given as source) with arguments; returns its stdout. */
 export function runPython(source: string, args: string[] = [], timeoutMs = 300_000): string {
   const python = requireTorchPython();
-  const run = (code: string) =>
-    execFileSync(python, ["-c", code, ...args], {
-      encoding: "utf8",
-      timeout: timeoutMs,
-      maxBuffer: 256 * 1024 * 1024,
-      env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? "2" },
-    });
-  try {
-    return run(source);
-  } catch (err) {
-    if ((err as { signal?: string }).signal !== "SIGFPE") throw err;
-    return run(WITHOUT_ONEDNN + source);
-  }
+  return execFileSync(python, ["-c", source, ...args], {
+    encoding: "utf8",
+    timeout: timeoutMs,
+    maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? "2" },
+  });
 }

@@ -2,6 +2,7 @@
 // names, checked against the libraries the process actually loaded.
 import * as fs from "fs";
 import * as tt from "../lib";
+import { runPython } from "./helpers/python";
 
 const mapped = (library: string): boolean => fs.readFileSync("/proc/self/maps", "utf8").includes(library);
 
@@ -26,9 +27,11 @@ test("cuda.isAvailable() implies isBuilt(): no CUDA device without a CUDA build"
 test("backends.mkldnn: off from the start exactly on libtorch 2.x where CPUID describes no cache, or with TORCH_TRANSFER_ONEDNN=0; settable as in PyTorch", async () => {
   const major = Number(tt.libtorchVersion().split(".")[0]);
   const hidden = process.platform === "linux" && process.arch === "x64" && !fs.existsSync("/sys/devices/system/cpu/cpu0/cache");
-  const off = major >= 2 && hidden;
+  const forced = process.env.TORCH_TRANSFER_ONEDNN;
+  const off = forced === "0" || (forced !== "1" && major >= 2 && hidden);
   expect(tt.backends.mkldnn.enabled).toBe(!off);
-  expect(tt.backends.mkldnn.whyOff).toMatch(off ? /CPUID describes no cache.*TORCH_TRANSFER_ONEDNN=1/ : /^$/);
+  const why = forced === "0" ? /^turned off by TORCH_TRANSFER_ONEDNN=0$/ : off ? /CPUID describes no cache.*TORCH_TRANSFER_ONEDNN=1/ : /^$/;
+  expect(tt.backends.mkldnn.whyOff).toMatch(why);
 
   const child = (env: Record<string, string>) => {
     const script = `const tt = require(${JSON.stringify(require("path").resolve(__dirname, "../dist"))});
@@ -47,4 +50,14 @@ test("backends.mkldnn: off from the start exactly on libtorch 2.x where CPUID de
   expect(() => {
     (tt.backends.mkldnn as { enabled: unknown }).enabled = "no";
   }).toThrow(/boolean.*enabled/s);
+});
+
+// The parity tests' references must run the kernels ours run: where the addon
+// starts with oneDNN off, every Python the tests start turns it off as torch is
+// imported (helpers/pythonSite/sitecustomize.py), however torch comes in.
+test("the tests' reference Python has oneDNN on or off as the addon does, and a Python that never imports torch does not load it", () => {
+  const expected = tt.backends.mkldnn.enabled ? "True" : "False";
+  expect(runPython("import torch; print(torch.backends.mkldnn.enabled)").trim()).toBe(expected);
+  expect(runPython("from torchvision import models; import torch; print(torch.backends.mkldnn.enabled)").trim()).toBe(expected);
+  expect(runPython("import json, sys; print('torch' in sys.modules)").trim()).toBe("False");
 });

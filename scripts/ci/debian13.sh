@@ -75,10 +75,11 @@ ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/bin/npm"
 ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/bin/npx"
 [ -d "$node_include" ] && cp -a "$node_include" "$root/usr/include/node"
 
-# The environment a user's shell would have, and this machine's way out to
-# the npm registry (a proxy or an extra CA it needs), nothing else.
+# The environment a user's shell would have, this machine's way out to the
+# npm registry (a proxy or an extra CA it needs), and how OpenMP shares the
+# cores with another leg (.ci/run says why), nothing else.
 env_in=(HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 TERM=dumb CI=true)
-for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY OMP_WAIT_POLICY; do
   [ -n "${!v:-}" ] && env_in+=("$v=${!v}")
 done
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then

@@ -1,6 +1,8 @@
 // tt.backends.cuda.isBuilt() and tt.distributed.isNcclAvailable(), PyTorch's
 // names, checked against the libraries the process actually loaded.
+import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as path from "path";
 import * as tt from "../lib";
 import { runPython } from "./helpers/python";
 
@@ -34,10 +36,10 @@ test("backends.mkldnn: off from the start exactly on libtorch 2.x where CPUID de
   expect(tt.backends.mkldnn.whyOff).toMatch(why);
 
   const child = (env: Record<string, string>) => {
-    const script = `const tt = require(${JSON.stringify(require("path").resolve(__dirname, "../dist"))});
-      require(${JSON.stringify(require("path").resolve(__dirname, "../dist/layoutProbe"))}).probeLayouts().then((p) =>
+    const script = `const tt = require(${JSON.stringify(path.resolve(__dirname, "../dist"))});
+      require(${JSON.stringify(path.resolve(__dirname, "../dist/layoutProbe"))}).probeLayouts().then((p) =>
         console.log(JSON.stringify({ enabled: tt.backends.mkldnn.enabled, whyOff: tt.backends.mkldnn.whyOff, mkldnn: p.mkldnn })));`;
-    return JSON.parse(require("child_process").execFileSync(process.execPath, ["-e", script], { encoding: "utf8", env: { ...process.env, ...env } }));
+    return JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8", env: { ...process.env, ...env } }));
   };
   const forcedOff = child({ TORCH_TRANSFER_ONEDNN: "0" });
   expect(forcedOff).toEqual({ enabled: false, whyOff: "turned off by TORCH_TRANSFER_ONEDNN=0", mkldnn: { usable: false, why: "oneDNN is off: turned off by TORCH_TRANSFER_ONEDNN=0" } });

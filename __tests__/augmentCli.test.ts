@@ -51,6 +51,32 @@ test.each(RUNS)("%s with %s trains an epoch, records the settings, and trains on
   if (command === "finetune") expect(trainLoss(out)).not.toBe(baselineLoss);
 }, 600_000);
 
+// One step from the same seed (4 images, batch 4): the epoch's loss is that
+// step's, computed before any update, so the two layouts differ only by float
+// rounding (2e-6 of the loss measured on ResNet-18, __tests__/channelsLast.test.ts).
+test("--channels-last trains the same epoch as without it, to float rounding, and is recorded", async () => {
+  const out = path.join(tmp, "channels-last");
+  const r = runCli("finetune", ["--data", small, "--out", out, ...COMMON.filter((f) => f !== "--json"), "--channels-last"]);
+  expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
+  expect(r.stdout).toMatch(/^model    resnet18, every layer trained, channels_last$/m);
+  expect((await loadCheckpoint(out)).state.settings).toMatchObject({ channelsLast: true });
+  expect(Math.abs(trainLoss(out) - baselineLoss)).toBeLessThan(1e-4 * baselineLoss);
+}, 600_000);
+
+// bfloat16 forced, so that every CPU takes --amp's bfloat16 path (one step of 4 images, even emulated).
+test.each([
+  [[], "channels_last", { amp: true, channelsLast: true }],
+  [["--no-channels-last"], "", { amp: true }],
+])("--amp on a CPU with bfloat16, with %j: the model laid out %j", async (flags, layout, settings) => {
+  const out = path.join(tmp, `amp${flags.join("")}`);
+  const r = runCli("finetune", ["--data", small, "--out", out, ...COMMON.filter((f) => f !== "--json"), "--amp", ...flags], { TORCH_TRANSFER_CPU_BF16: "1" });
+  expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
+  expect(r.stdout).toMatch(new RegExp(`^model    resnet18, every layer trained${layout ? `, ${layout}` : ""}$`, "m"));
+  const saved = (await loadCheckpoint(out)).state.settings;
+  expect(saved).toMatchObject(settings);
+  if (!layout) expect(saved.channelsLast).toBeUndefined();
+}, 600_000);
+
 test("the header names the augmentation and the loss's options", () => {
   const r = runCli("finetune", ["--data", small, "--out", path.join(tmp, "header"), "--epochs", "1", "--weights", "none", "--no-report", "--workers", "2",
     "--augment", "randaugment", "--random-erase", "0.25", "--mixup", "0.2", "--label-smoothing", "0.1"]);
@@ -65,6 +91,7 @@ test.each([
   [["--mixup", "-0.2"], /--mixup expects a number of at least 0, got "-0.2"/],
   [["--cutmix", "x"], /--cutmix expects a number of at least 0, got "x"/],
   [["--cache-features", "--augment", "trivialaugment", "--mixup", "0.2"], /--cache-features trains on cached, unaugmented features; drop --augment, --mixup/],
+  [["--channels-last", "--no-channels-last"], /--channels-last and --no-channels-last contradict each other; give one/],
 ])("refuses %j with a usage error naming the flag", (flags, message) => {
   const r = runCli(flags[0] === "--cache-features" ? "featureExtract" : "finetune", ["--data", small, "--out", path.join(tmp, "refused"), "--weights", "none", ...flags]);
   expect(r.status).toBe(2);

@@ -1,6 +1,6 @@
 // torch-transfer: PyTorch's transfer-learning tutorial for Node.js.
 export { tensor, stack, isTensor, Tensor } from "./tensor";
-export type { ToOptions } from "./tensor";
+export type { ToOptions, MemoryFormat } from "./tensor";
 export type { DtypeName, InferenceInfo, InferenceLayout, TypedArray } from "./native";
 export { cuda, backends, setNumThreads, getNumThreads, manualSeed, getRngState, setRngState, libtorchVersion } from "./runtime";
 export { noGrad, withGradEnabled, isGradEnabled, setGradEnabled } from "./grad";

@@ -42,6 +42,8 @@ export interface NativeModule {
   readonly training: boolean;
   train(on: boolean): void;
   to(device: string, dtype?: DtypeName): void;
+  /** Rewrites every 4-D parameter, gradient and buffer in place in the format (module.to(memory_format=...)). */
+  toMemoryFormat(format: "contiguous" | "channels_last"): void;
   namedParameters(): [string, NativeTensor][];
   stateDict(): [string, NativeTensor][];
   namedChildren(): [string, NativeModule][];

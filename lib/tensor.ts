@@ -13,6 +13,8 @@ export interface Tensor {
   readonly grad: Tensor | null;
   /** Whether the tensor is in pinned (page-locked) host memory. */
   readonly isPinned: boolean;
+  /** tensor.is_contiguous(memory_format=...): whether its strides are `memoryFormat`'s (default "contiguous"). */
+  isContiguous(memoryFormat?: MemoryFormat): boolean;
   /** A copy on `device` (and in `dtype`); `nonBlocking` as PyTorch's non_blocking (it overlaps only from pinned memory). */
   to(device: string, dtype?: DtypeName | ToOptions, options?: ToOptions): Tensor;
   /** A copy in pinned host memory (tensor.pin_memory()); needs CUDA. */
@@ -23,6 +25,14 @@ export interface Tensor {
   item(): Promise<number>;
   backward(): Promise<void>;
   dispose(): void;
+}
+
+/** torch.contiguous_format ("contiguous", NCHW for images) or torch.channels_last (NHWC in memory). */
+export type MemoryFormat = "contiguous" | "channels_last";
+
+export function checkMemoryFormat(value: unknown, name: string): MemoryFormat {
+  if (value !== "contiguous" && value !== "channels_last") throw invalid('"contiguous" or "channels_last"', name, value);
+  return value;
 }
 
 export interface ToOptions {
@@ -89,6 +99,7 @@ const nativeData = proto.data;
 const nativeItem = proto.item;
 const nativeBackward = proto.backward;
 const nativeCopy = proto.copy_;
+const nativeIsContiguous = proto.isContiguous;
 
 Object.assign(proto, {
   to(this: NativeTensor, device: string, dtypeOrOptions?: DtypeName | ToOptions, options?: ToOptions): NativeTensor {
@@ -114,6 +125,9 @@ Object.assign(proto, {
     const a = this.shape.join(","), b = source.shape.join(",");
     if (a !== b) throw new RangeError(`copy_: source has shape [${b}] but this tensor has shape [${a}]`);
     return nativeCopy.call(this, source);
+  },
+  isContiguous(this: NativeTensor, memoryFormat: MemoryFormat = "contiguous"): boolean {
+    return nativeIsContiguous.call(this, checkMemoryFormat(memoryFormat, "memoryFormat"));
   },
   data(this: NativeTensor) {
     return withCallerStack(nativeData.call(this), new Error());

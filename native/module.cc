@@ -59,6 +59,7 @@ Napi::Function ModuleWrap::Define(Napi::Env env) {
           InstanceAccessor<&ModuleWrap::Training>("training"),
           InstanceMethod<&ModuleWrap::Train>("train"),
           InstanceMethod<&ModuleWrap::To>("to"),
+          InstanceMethod<&ModuleWrap::ToMemoryFormat>("toMemoryFormat"),
           InstanceMethod<&ModuleWrap::NamedParameters>("namedParameters"),
           InstanceMethod<&ModuleWrap::StateDict>("stateDict"),
           InstanceMethod<&ModuleWrap::SetChild>("setChild"),
@@ -211,6 +212,34 @@ Napi::Value ModuleWrap::To(const Napi::CallbackInfo& info) {
         module->to(device);
       }
     });
+  });
+  return env.Undefined();
+}
+
+// toMemoryFormat(format): module.to(memory_format=...). As PyTorch's _apply,
+// every 4-D parameter and buffer (and a parameter's gradient) is rewritten in
+// place in the format, keeping its identity, so optimizers and hooks that hold
+// it see the new layout. Convolutions then run in the weights' format whatever
+// the input's (oneDNN's channels-last kernels where the weights are).
+Napi::Value ModuleWrap::ToMemoryFormat(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw TypeError(env, "Expected a string for memoryFormat");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name != "channels_last" && name != "contiguous") {
+    throw TypeError(env, "Expected \"channels_last\" or \"contiguous\" for memoryFormat, got \"" + name + "\"");
+  }
+  const auto format = name == "channels_last" ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  std::shared_ptr<torch::nn::Module> module = Native(env).module;
+  ComputeQueue::PostDetached([module, format] {
+    torch::NoGradGuard noGrad;
+    auto convert = [format](const torch::Tensor& t) {
+      if (t.defined() && t.dim() == 4 && !t.is_contiguous(format)) t.set_data(t.contiguous(format));
+    };
+    for (auto& p : module->parameters(/*recurse=*/true)) {
+      convert(p);
+      if (p.grad().defined() && p.grad().dim() == 4) p.mutable_grad() = p.grad().contiguous(format);
+    }
+    for (auto& b : module->buffers(/*recurse=*/true)) convert(b);
   });
   return env.Undefined();
 }

@@ -1,6 +1,6 @@
 // Module: a JavaScript handle on a libtorch module: a whole model built by
 // name (Module.create), a Linear, or any submodule of either.
-//   sync:  create(), linear(), archNames(), kind, head, namedParameters(), stateDict(), train(), training, to(),
+//   sync:  create(), linear(), archNames(), kind, head, namedParameters(), stateDict(), train(), training, to(), toMemoryFormat(),
 //          namedChildren(), child(), setChild(), inFeatures, outFeatures, dispose(), isDisposed
 //   async: forward(), features(), inferenceForward()
 #pragma once
@@ -47,6 +47,7 @@ class ModuleWrap : public Napi::ObjectWrap<ModuleWrap> {
   Napi::Value Training(const Napi::CallbackInfo& info);
   Napi::Value Train(const Napi::CallbackInfo& info);
   Napi::Value To(const Napi::CallbackInfo& info);
+  Napi::Value ToMemoryFormat(const Napi::CallbackInfo& info);
   Napi::Value NamedParameters(const Napi::CallbackInfo& info);
   Napi::Value StateDict(const Napi::CallbackInfo& info);
   Napi::Value SetChild(const Napi::CallbackInfo& info);

@@ -65,6 +65,7 @@ Napi::Function TensorWrap::Define(Napi::Env env) {
           InstanceAccessor<&TensorWrap::IsPinned>("isPinned"),
           InstanceMethod<&TensorWrap::To>("to", napi_default_method),
           InstanceMethod<&TensorWrap::PinMemory>("pinMemory", napi_default_method),
+          InstanceMethod<&TensorWrap::IsContiguous>("isContiguous", napi_default_method),
           InstanceMethod<&TensorWrap::Copy>("copy_", napi_default_method),
           InstanceMethod<&TensorWrap::Detach>("detach", napi_default_method),
           InstanceMethod<&TensorWrap::Data>("data", napi_default_method),
@@ -183,6 +184,18 @@ Napi::Value TensorWrap::PinMemory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   torch::Tensor& self = Live(env);
   return Guarded(env, [&]() -> Napi::Value { return Wrap(env, self.pin_memory()); });
+}
+
+// isContiguous(format): tensor.is_contiguous(memory_format=...); format is
+// "contiguous" or "channels_last", checked by lib/tensor.ts.
+Napi::Value TensorWrap::IsContiguous(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  torch::Tensor self = Live(env);
+  const auto format = info[0].IsString() && info[0].As<Napi::String>().Utf8Value() == "channels_last" ? at::MemoryFormat::ChannelsLast
+                                                                                                      : at::MemoryFormat::Contiguous;
+  // Asked on the compute queue: a module's to({ memoryFormat }) queued before
+  // this call rewrites its parameters there, and this must see it.
+  return Napi::Boolean::New(env, ComputeQueue::RunSync<bool>([self, format] { return self.is_contiguous(format); }));
 }
 
 Napi::Value TensorWrap::IsPinned(const Napi::CallbackInfo& info) {

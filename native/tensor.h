@@ -34,6 +34,7 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   Napi::Value To(const Napi::CallbackInfo& info);
   Napi::Value PinMemory(const Napi::CallbackInfo& info);
   Napi::Value IsPinned(const Napi::CallbackInfo& info);
+  Napi::Value IsContiguous(const Napi::CallbackInfo& info);
   Napi::Value Copy(const Napi::CallbackInfo& info);
   Napi::Value Detach(const Napi::CallbackInfo& info);
   Napi::Value Data(const Napi::CallbackInfo& info);

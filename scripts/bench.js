@@ -8,7 +8,9 @@
 // same run, each part in its own process; prints a table with ratios (Python
 // time / ours: above 1 means ours is faster) and writes it as JSON.
 // Parts: weights, load, flops, decode, checkdata, train, amp, breakdown, cache, serve, http, ddp, backbones, soak (all by default).
-// amp: fine-tune in float32 and under --amp (bfloat16 autocast on CPU), Python and ours, 2 epochs each (or --amp-epochs).
+// breakdown: also times our epoch in fp32 and bf16 autocast, each contiguous and channels_last, interleaved.
+// amp: fine-tune in float32 and under --amp (bfloat16 autocast on CPU), Python and ours, 2 epochs each (or --amp-epochs),
+//      with the model contiguous, then in channels_last.
 // breakdown: a fine-tune train epoch's step split into data wait, forward, backward and optimizer, Python and ours interleaved twice.
 // backbones: the train step of every registered architecture (or --archs), batch 8, 2 threads (or --threads).
 // soak: RSS and latency over 10,000 classify calls (or --soak-calls; 500 with --quick).
@@ -167,11 +169,15 @@ try {
     const epochs = positive(flags["amp-epochs"], "amp-epochs", quick ? 1 : 2);
     const { cpuBf16Enabled } = require(path.join(ROOT, "dist", "amp", "cpuBf16"));
     results.amp = { epochs, bf16: cpuBf16Enabled(), loadAverage: [os.loadavg()[0]] };
-    for (const amp of [false, true]) {
-      const label = amp ? "amp" : "fp32";
-      results.amp[`python_${label}`] = python(`python tutorial finetune, ${epochs} epochs, ${label}`, "tutorial.py", [JSON.stringify({ data, threads, modes: ["finetune"], epochs, limit, seed: 0, amp })]);
-      results.amp[`ours_${label}`] = node(`ours finetune, ${epochs} epochs, ${label}`, "train.js", { data, workers, seed: 0, modes: ["finetune"], epochs, limit, amp });
-      results.amp.loadAverage.push(os.loadavg()[0]);
+    // Then both again with the model in channels_last (--channels-last), the layout oneDNN's bf16 kernels prefer.
+    for (const channelsLast of [false, true]) {
+      for (const amp of [false, true]) {
+        const label = `${amp ? "amp" : "fp32"}${channelsLast ? "_cl" : ""}`;
+        const what = `${epochs} epochs, ${amp ? "amp" : "fp32"}${channelsLast ? ", channels_last" : ""}`;
+        results.amp[`python_${label}`] = python(`python tutorial finetune, ${what}`, "tutorial.py", [JSON.stringify({ data, threads, modes: ["finetune"], epochs, limit, seed: 0, amp, channels_last: channelsLast })]);
+        results.amp[`ours_${label}`] = node(`ours finetune, ${what}`, "train.js", { data, workers, seed: 0, modes: ["finetune"], epochs, limit, amp, channelsLast });
+        results.amp.loadAverage.push(os.loadavg()[0]);
+      }
     }
   }
   if (only.includes("breakdown")) {
@@ -185,6 +191,16 @@ try {
       results.breakdown.ours.push(node(`ours step breakdown ${round + 1}/2`, "breakdown.js", { data, workers, seed: round, steps }));
     }
     results.breakdown.loadAverage.push(os.loadavg()[0]);
+    // Ours again, interleaved, in the layouts and precisions --channels-last and --amp choose (one epoch each, 2 rounds).
+    // bf16 only where --amp would use it: elsewhere it is emulated, slower than fp32.
+    const bf16 = require(path.join(ROOT, "dist", "amp", "cpuBf16")).cpuBf16Enabled().enabled;
+    const VARIANTS = { fp32: {}, fp32ChannelsLast: { channelsLast: true }, ...(bf16 ? { amp: { amp: true }, ampChannelsLast: { amp: true, channelsLast: true } } : {}) };
+    results.breakdown.variants = Object.fromEntries(Object.keys(VARIANTS).map((k) => [k, []]));
+    for (let round = 0; round < 2; round++) {
+      for (const [name, extra] of Object.entries(VARIANTS)) {
+        results.breakdown.variants[name].push(node(`ours epoch, ${name} ${round + 1}/2`, "breakdown.js", { data, workers, seed: round, steps, ...extra }));
+      }
+    }
   }
   if (only.includes("cache")) {
     results.cache = node("ours --cache-features, 25 epochs", "train.js", { data, workers, seed: 0, cacheEpochs: 25, limit }).cacheFeatures;

@@ -5,7 +5,7 @@ import { isGradEnabled } from "../grad";
 import { currentAutocast } from "../amp/autocast";
 import { addon, InferenceInfo, InferenceLayout, NativeAmpOptions, NativeLossOptions, NativeModule, NativeSGD } from "../native";
 import { probeLayouts } from "../layoutProbe";
-import { checkTensor, Tensor } from "../tensor";
+import { checkMemoryFormat, checkTensor, MemoryFormat, Tensor } from "../tensor";
 import { SerialQueue } from "./serial";
 
 export type StateDict = Map<string, Tensor>;
@@ -112,8 +112,27 @@ export class Module {
     return this.train(false);
   }
 
-  to(device: string): this {
-    this.native.to(checkDevice(device));
+  /**
+   * Moves parameters and buffers to `device`, and with `memoryFormat` lays out
+   * every 4-D one in it: `model.to({ memoryFormat: "channels_last" })` is
+   * `model.to(memory_format=torch.channels_last)`. Convolutions follow their
+   * weights' format, so a channels-last model trains and evaluates channels-last
+   * whatever its inputs' layout; values are the same to float rounding.
+   */
+  to(device: string, options?: { memoryFormat?: MemoryFormat }): this;
+  to(options: { device?: string; memoryFormat?: MemoryFormat }): this;
+  to(deviceOrOptions: string | { device?: string; memoryFormat?: MemoryFormat }, options?: { memoryFormat?: MemoryFormat }): this {
+    if (typeof deviceOrOptions !== "string" && (typeof deviceOrOptions !== "object" || deviceOrOptions === null || Array.isArray(deviceOrOptions))) {
+      throw invalid("a device string or { device, memoryFormat }", "device", deviceOrOptions);
+    }
+    const opts =
+      typeof deviceOrOptions === "string"
+        ? { ...checkOptions(options, { memoryFormat: true }, "Module.to"), device: deviceOrOptions }
+        : checkOptions(deviceOrOptions, { device: true, memoryFormat: true }, "Module.to");
+    const device = opts.device === undefined ? undefined : checkDevice(opts.device);
+    const memoryFormat = opts.memoryFormat === undefined ? undefined : checkMemoryFormat(opts.memoryFormat, "memoryFormat");
+    if (device !== undefined) this.native.to(device);
+    if (memoryFormat !== undefined) this.native.toMemoryFormat(memoryFormat);
     return this;
   }
 

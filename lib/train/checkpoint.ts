@@ -59,6 +59,8 @@ export interface RunSettings {
   lossWeight?: number[];
   /** --amp: float16 autocast with a GradScaler on CUDA, bfloat16 autocast on CPU (where it pays); absent: off. */
   amp?: boolean;
+  /** --channels-last: the model laid out in torch.channels_last while it trains; absent: contiguous (NCHW). */
+  channelsLast?: boolean;
 }
 
 export interface ModelMetadata {

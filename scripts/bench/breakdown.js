@@ -12,6 +12,7 @@ runPart(async (args) => {
   tt.manualSeed(args.seed);
   const { dataloaders, classNames } = tutorialData(args.data, { batchSize: 4, numWorkers: args.workers, seed: args.seed });
   const { model, trainable } = await tutorialModel(args.mode || "finetune", classNames.length, null);
+  if (args.channelsLast) model.to({ memoryFormat: "channels_last" });
   const optimizer = tutorialOptimizer(trainable, 0.001, 0.9);
   const criterion = new tt.nn.CrossEntropyLoss();
   model.train();
@@ -27,8 +28,10 @@ runPart(async (args) => {
     const [inputs, labels] = next.value;
     const t1 = now();
     optimizer.zeroGrad();
-    const logits = await model.forward(inputs);
-    const loss = await criterion.forward(logits, labels);
+    // --amp's CPU form: forward and loss under bfloat16 autocast, backward outside it.
+    const [logits, loss] = await (args.amp
+      ? tt.amp.autocast({ deviceType: "cpu", dtype: "bfloat16" }, async () => { const l = await model.forward(inputs); return [l, await criterion.forward(l, labels)]; })
+      : model.forward(inputs).then(async (l) => [l, await criterion.forward(l, labels)]));
     const t2 = now();
     await loss.backward();
     const t3 = now();
@@ -48,5 +51,5 @@ runPart(async (args) => {
   }
   const counted = steps - 1;
   const perStep = Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v / counted]));
-  return { threads: tt.getNumThreads(), workers: args.workers, steps: counted, images, wall: now() - started, perStepSeconds: perStep };
+  return { amp: !!args.amp, channelsLast: !!args.channelsLast, threads: tt.getNumThreads(), workers: args.workers, steps: counted, images, wall: now() - started, perStepSeconds: perStep };
 });

@@ -46,6 +46,17 @@ function buildRows(r) {
     }
     add("amp", "val acc after the last epoch, fp32 vs amp, ours", lastAcc(a.ours_fp32), lastAcc(a.ours_amp), "acc", "random init");
     add("amp", "val acc after the last epoch, fp32 vs amp, Python", lastAcc(a.python_fp32), lastAcc(a.python_amp), "acc", "random init");
+    if (a.ours_fp32_cl) {
+      // reference = the contiguous model's run, ours = the channels_last one's, on each side.
+      for (const [side, name] of [["ours", "ours"], ["python", "Python"]]) {
+        add("amp", `train phases, fp32 vs fp32 channels_last, ${name}`, phaseSeconds(a[`${side}_fp32`], "train"), phaseSeconds(a[`${side}_fp32_cl`], "train"), "time");
+        add("amp", `train phases, amp vs amp channels_last, ${name}`, phaseSeconds(a[`${side}_amp`], "train"), phaseSeconds(a[`${side}_amp_cl`], "train"), "time");
+        add("amp", `train phases, fp32 vs amp channels_last${side === "ours" ? " (what --amp runs on CPU)" : ""}, ${name}`, phaseSeconds(a[`${side}_fp32`], "train"), phaseSeconds(a[`${side}_amp_cl`], "train"), "time");
+      }
+      add("amp", "train phases under amp channels_last, Python vs ours", phaseSeconds(a.python_amp_cl, "train"), phaseSeconds(a.ours_amp_cl, "train"), "time");
+      add("amp", "val acc after the last epoch, fp32 vs amp, channels_last, ours", lastAcc(a.ours_fp32_cl), lastAcc(a.ours_amp_cl), "acc", "random init");
+      add("amp", "val acc after the last epoch, fp32 vs amp, channels_last, Python", lastAcc(a.python_fp32_cl), lastAcc(a.python_amp_cl), "acc", "random init");
+    }
   }
   if (r.cache && r.train) {
     const tutorial25 = 25 * r.train.python.modes["feature-extract"].wall;
@@ -76,6 +87,14 @@ function buildRows(r) {
     for (const part of ["data", "forward", "backward", "optimizer"]) {
       add("breakdown", `finetune train step: ${part === "data" ? "waiting for data" : part}, s per step`, mean(r.breakdown.python, part), mean(r.breakdown.ours, part), "time",
         part === "data" ? `load average ${la}` : undefined);
+    }
+    const v = r.breakdown.variants;
+    if (v) {
+      // reference = our fp32 contiguous epoch (the default), ours = the variant; the mean of the interleaved rounds.
+      const wall = (runs) => runs.reduce((a, run) => a + run.wall, 0) / runs.length;
+      for (const [name, label] of [["fp32ChannelsLast", "fp32, channels_last"], ["amp", "bf16 autocast"], ["ampChannelsLast", "bf16 autocast, channels_last (what --amp runs on CPU)"]]) {
+        if (v[name]) add("breakdown", `our train epoch, fp32 vs ${label}`, wall(v.fp32), wall(v[name]), "time");
+      }
     }
   }
   if (r.load) {

@@ -30,6 +30,7 @@ async function tutorial(args, mode) {
   tt.manualSeed(args.seed);
   const { dataloaders, classNames } = loaders(args);
   const { model, trainable } = await tutorialModel(mode, classNames.length, null);
+  if (args.channelsLast) model.to({ memoryFormat: "channels_last" });
   const optimizer = tutorialOptimizer(trainable, 0.001, 0.9);
   const scheduler = new tt.optim.lrScheduler.StepLR(optimizer, { stepSize: 7, gamma: 0.1 });
   const started = now();

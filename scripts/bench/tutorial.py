@@ -1,9 +1,10 @@
 # The PyTorch transfer-learning tutorial as its users run it, timed per phase.
 # Usage: tutorial.py '{"data": DIR, "threads": N, "modes": [...], "epochs": 1, "limit": null, "seed": 0,
-#                      "device": "cpu", "amp": false}'
+#                      "device": "cpu", "amp": false, "channels_last": false}'
 # "device": "cuda:0" runs it on a GPU as the tutorial does when one is there;
 # "amp": true adds torch.cuda.amp (autocast float16, GradScaler) around it on a
 # GPU, and torch.autocast("cpu", bfloat16) on CPU (no scaler: bf16 keeps fp32's range).
+# "channels_last": true moves the model with memory_format=torch.channels_last.
 # Prints one JSON object. ResNet-18 starts from random weights (weights=None):
 # the ImageNet file cannot be downloaded on the bench machines.
 import copy
@@ -111,7 +112,7 @@ for mode in args["modes"]:
         for param in model.parameters():
             param.requires_grad = False
     model.fc = nn.Linear(model.fc.in_features, 2)
-    model = model.to(device)
+    model = model.to(device, memory_format=torch.channels_last) if args.get("channels_last") else model.to(device)
     params = model.fc.parameters() if mode == "feature-extract" else model.parameters()
     optimizer = optim.SGD(params, lr=0.001, momentum=0.9)
     scheduler = lr_scheduler.StepLR(optimizer, step_size=7, gamma=0.1)

@@ -132,6 +132,8 @@ const results = {
     os: fs.existsSync("/etc/os-release") ? (fs.readFileSync("/etc/os-release", "utf8").match(/^PRETTY_NAME="?([^"\n]*)/m) || [])[1] : os.platform(),
     node: process.version,
     cpuFlags: cpuFlags(),
+    // The instruction sets the kernels may use, where the environment narrows them (an AVX2 run on an AVX-512 CPU).
+    isaLimits: Object.fromEntries(["ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "OPENBLAS_CORETYPE"].filter((v) => process.env[v]).map((v) => [v, process.env[v]])),
     loadAverageAtStart: os.loadavg(),
   },
   settings: { data, threads, workers, quick, limit, requests, concurrency: 8, mallocEnv: flags["malloc-env"] ? MALLOC_ENV : null, weights: "random init (weights=None): the ImageNet file cannot be downloaded here" },

@@ -205,6 +205,8 @@ function formatTable(r) {
   });
   const s = r.settings;
   out.push("", `CPU: ${r.machine.cpuModel} (${r.machine.cpus} available to this process)${r.machine.cpuFlags ? `, flags ${r.machine.cpuFlags.join(" ")}` : ""}`);
+  const limits = Object.entries(r.machine.isaLimits ?? {});
+  if (limits.length) out.push(`kernels limited by the environment, Python's and ours alike: ${limits.map(([k, v]) => `${k}=${v}`).join(" ")}`);
   out.push(`load average (1 min) at start ${r.machine.loadAverageAtStart[0].toFixed(2)}, at end ${r.machine.loadAverageAtEnd[0].toFixed(2)}`);
   out.push(`threads ${s.threads}, decode workers ${s.workers}${s.quick ? ", --quick (subsampled)" : ""}; ${s.weights}; ratio above 1: ours is faster (Python time / ours, or our rate / the reference's)`);
   return out.join("\n");

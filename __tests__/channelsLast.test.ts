@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as tt from "../lib";
+import { freePort, jsonLines, runCli, subset } from "./helpers/cli";
 
 // The two layouts differ only in the order oneDNN sums each convolution (NHWC
 // kernels against NCHW ones): float32 rounding through ResNet-18's 20
@@ -154,6 +155,20 @@ test.each(["model.safetensors", "model.pth"])("a channels-last model saves %s th
   model.dispose();
   fresh.dispose();
 });
+
+// DDP's reducer lays its buckets out by the parameters' strides and warns
+// (then copies) when a gradient's differ. A 1x1 convolution's weight is
+// contiguous in both formats, so it must be restrided too: left NCHW, every
+// rank printed "Grad strides do not match bucket view strides".
+test("data-parallel training of a channels-last model: both ranks' gradients fit DDP's buckets, nothing on stderr", async () => {
+  const data = subset(path.join(dir, "data"), 2);
+  // A free port: the other CI leg may be rendezvousing on this machine at the same time.
+  const r = runCli("finetune", ["--data", data, "--out", path.join(dir, "ddp"), "--epochs", "1", "--weights", "none", "--batch-size", "2",
+    "--nproc-per-node", "2", "--master-port", String(await freePort()), "--channels-last", "--json", "--no-report", "--workers", "2"]);
+  expect(r.status === 0 ? 0 : `exit status ${r.status}, stderr: ${r.stderr}`).toBe(0);  // a failure shows its stderr
+  expect(r.stderr).toBe("");
+  expect(jsonLines(r.stdout).map((l) => l.phase).slice(0, 2)).toEqual(["train", "val"]);
+}, 300_000);
 
 test("bad memory formats are refused by name", () => {
   const model = resnet(5);

@@ -232,14 +232,22 @@ Napi::Value ModuleWrap::ToMemoryFormat(const Napi::CallbackInfo& info) {
   std::shared_ptr<torch::nn::Module> module = Native(env).module;
   ComputeQueue::PostDetached([module, format] {
     torch::NoGradGuard noGrad;
-    auto convert = [format](const torch::Tensor& t) {
-      if (t.defined() && t.dim() == 4 && !t.is_contiguous(format)) t.set_data(t.contiguous(format));
+    // suggest_memory_format and clone, not is_contiguous and contiguous: a
+    // [C, K, 1, 1] weight is contiguous in both formats, yet the gradients of
+    // a channels-last convolution come with channels-last strides, and DDP's
+    // reducer compares strides as they are (it warns and copies where they
+    // differ). Restriding every 4-D tensor, as torch's Module.to does, keeps
+    // each parameter's strides its gradient's.
+    auto converted = [format](const torch::Tensor& t) {
+      return t.defined() && t.dim() == 4 && t.suggest_memory_format() != format ? t.clone(format) : torch::Tensor();
     };
     for (auto& p : module->parameters(/*recurse=*/true)) {
-      convert(p);
-      if (p.grad().defined() && p.grad().dim() == 4) p.mutable_grad() = p.grad().contiguous(format);
+      if (torch::Tensor c = converted(p); c.defined()) p.set_data(c);
+      if (torch::Tensor g = converted(p.grad()); g.defined()) p.mutable_grad() = g;
     }
-    for (auto& b : module->buffers(/*recurse=*/true)) convert(b);
+    for (auto& b : module->buffers(/*recurse=*/true)) {
+      if (torch::Tensor c = converted(b); c.defined()) b.set_data(c);
+    }
   });
   return env.Undefined();
 }

@@ -8,6 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import * as tt from "../lib";
 import { freePort, jsonLines, runCli, subset } from "./helpers/cli";
+import { compare } from "./helpers/onnx";
 
 // The two layouts differ only in the order oneDNN sums each convolution (NHWC
 // kernels against NCHW ones): float32 rounding through ResNet-18's 20
@@ -48,19 +49,9 @@ function differing(a: Map<string, Float32Array>, b: Map<string, Float32Array>): 
   return names.filter((n) => !a.has(n) || !b.has(n) || !Buffer.from(a.get(n)!.buffer, a.get(n)!.byteOffset, a.get(n)!.byteLength).equals(Buffer.from(b.get(n)!.buffer, b.get(n)!.byteOffset, b.get(n)!.byteLength)));
 }
 
+/** Largest |a - b| relative to the largest |a| (helpers/onnx.ts's compare). */
 function maxRelativeDifference(a: Float32Array, b: Float32Array): number {
-  // Math.abs bound once: jest runs this file in a VM context, where each
-  // global lookup in a loop goes through the context's interceptor (100 times
-  // slower over ResNet-18's 11 M weights: 5 s against 50 ms).
-  const abs = Math.abs;
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = abs(a[i] - b[i]);
-    if (d > diff) diff = d;
-    const s = abs(a[i]);
-    if (s > scale) scale = s;
-  }
+  const { diff, scale } = compare(a, b);
   return scale === 0 ? diff : diff / scale;
 }
 
@@ -117,26 +108,22 @@ test("a training step and the fused eval form agree with the NCHW model's", asyn
   // Training kept the layout: the gradients and the update came back channels-last.
   expect(nhwc.stateDict().get("conv1.weight")!.isContiguous("channels_last")).toBe(true);
   expect(nhwc.parameters()[0].grad!.isContiguous("channels_last")).toBe(true);
-  if (process.env.TT_PRINT) console.log(JSON.stringify(losses));
   expect(Math.abs(losses[2] - losses[0])).toBeLessThan(RELATIVE_TOLERANCE * losses[0]);
   expect(Math.abs(losses[3] - losses[1])).toBeLessThan(RELATIVE_TOLERANCE * losses[1]);
   const grads = async (m: tt.nn.Module) => new Map(await Promise.all(m.namedParameters().map(async ([n, p]) => [n, (await p.grad!.data()) as Float32Array] as const)));
   const [ga, gb] = [await grads(nchw), await grads(nhwc)];
   const worst = (a: Map<string, Float32Array>, b: Map<string, Float32Array>) => Math.max(...[...a].map(([n, v]) => maxRelativeDifference(v, b.get(n)!)));
-  if (process.env.TT_PRINT) console.log("grads", worst(ga, gb));
   expect(worst(ga, gb)).toBeLessThan(RELATIVE_TOLERANCE);
   // The step changed the weights: the comparison below is not of untouched copies.
   const start = await values(resnet(2));
   const [a, b] = [await values(nchw), await values(nhwc)];
   expect(maxRelativeDifference(start.get("conv1.weight")!, a.get("conv1.weight")!)).toBeGreaterThan(1e-4);
-  if (process.env.TT_PRINT) console.log("weights", worst(a, b));
   expect(worst(a, b)).toBeLessThan(RELATIVE_TOLERANCE);
 
   nchw.eval();
   nhwc.eval();
   const [plain, fast] = [await tt.noGrad(() => nchw.forward(x)), await nhwc.inferenceForward(x)];
   const [pa, fa] = [(await plain.data()) as Float32Array, (await fast.data()) as Float32Array];
-  if (process.env.TT_PRINT) console.log("eval", maxRelativeDifference(pa, fa));
   expect(maxRelativeDifference(pa, fa)).toBeLessThan(RELATIVE_TOLERANCE);
   for (const t of [plain, fast, x, y]) t.dispose();
   nchw.dispose();

@@ -98,11 +98,17 @@ export async function perturbBatchNorms(model: tt.nn.Module): Promise<void> {
 /** Largest |a - b| and largest |a|. */
 export function compare(ours: ArrayLike<number>, theirs: ArrayLike<number>): { diff: number; scale: number } {
   expect(theirs.length).toBe(ours.length);
+  // Math.abs bound once: jest runs tests in a VM context, where each global
+  // lookup in a loop goes through the context's interceptor (about 100 times
+  // slower: 5 s against 50 ms over ResNet-18's 11 M weights).
+  const abs = Math.abs;
   let diff = 0;
   let scale = 0;
   for (let i = 0; i < ours.length; i++) {
-    diff = Math.max(diff, Math.abs(ours[i] - theirs[i]));
-    scale = Math.max(scale, Math.abs(ours[i]));
+    const d = abs(ours[i] - theirs[i]);
+    if (d > diff) diff = d;
+    const s = abs(ours[i]);
+    if (s > scale) scale = s;
   }
   return { diff, scale };
 }

@@ -28,10 +28,12 @@ runPart(async (args) => {
     const [inputs, labels] = next.value;
     const t1 = now();
     optimizer.zeroGrad();
+    const forwardAndLoss = async () => {
+      const out = await model.forward(inputs);
+      return [out, await criterion.forward(out, labels)];
+    };
     // --amp's CPU form: forward and loss under bfloat16 autocast, backward outside it.
-    const [logits, loss] = await (args.amp
-      ? tt.amp.autocast({ deviceType: "cpu", dtype: "bfloat16" }, async () => { const l = await model.forward(inputs); return [l, await criterion.forward(l, labels)]; })
-      : model.forward(inputs).then(async (l) => [l, await criterion.forward(l, labels)]));
+    const [logits, loss] = await (args.amp ? tt.amp.autocast({ deviceType: "cpu", dtype: "bfloat16" }, forwardAndLoss) : forwardAndLoss());
     const t2 = now();
     await loss.backward();
     const t3 = now();
